@@ -1,0 +1,3 @@
+from augkit.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""The command line: a thin veneer over the library. Library errors become messages and
+exit codes here and nowhere else (SPEC section 4)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from augkit import __version__
+from augkit.errors import RunFailed, UserError
+
+
+def _input_options(fn):
+    """--input/--data-dir/--delimiter: where the sources come from."""
+    fn = click.option("--delimiter", type=click.Choice(["tab", "space"]), default="tab", show_default=True,
+                      help="What separates path from label: a tab (PaddleOCR) or the first run of whitespace.")(fn)
+    fn = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                      help="Root the image paths are relative to [default: the label file's folder].")(fn)
+    fn = click.option("--input", "input_", type=click.Path(path_type=Path), default=None,
+                      help="PaddleOCR label file (path<TAB>label) [default: the bundled sample set].")(fn)
+    return fn
+
+
+def _variant_options(fn):
+    """--strong/--weak and their recipes, and --seed."""
+    fn = click.option("--seed", type=int, default=0, show_default=True, help="Run seed; same seed, same bytes.")(fn)
+    fn = click.option("--recipe-weak", default="weak", show_default=True, help="Weak recipe: built-in name or YAML file.")(fn)
+    fn = click.option("--recipe-strong", default="strong", show_default=True, help="Strong recipe: built-in name or YAML file.")(fn)
+    fn = click.option("--weak", "n_weak", type=click.IntRange(min=0), default=3, show_default=True, help="Weak variants per source.")(fn)
+    fn = click.option("--strong", "n_strong", type=click.IntRange(min=0), default=7, show_default=True, help="Strong variants per source.")(fn)
+    return fn
+
+
+def _user_errors(fn):
+    """Turn library errors into one-line messages and exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"augkit: error: {exc}", err=True)
+            sys.exit(2)
+        except RunFailed as exc:
+            click.echo(f"augkit: run failed: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("augkit: interrupted; run the same command again to resume", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _resolve_input(input_: Path | None, data_dir: Path | None) -> tuple[Path, Path]:
+    from augkit.sample_set import sample_labels
+
+    label_file = input_ if input_ is not None else sample_labels()
+    if not label_file.exists():
+        raise UserError(f"label file {label_file} does not exist; pass --input a PaddleOCR label file")
+    root = data_dir if data_dir is not None else label_file.parent
+    if not root.is_dir():
+        raise UserError(f"data dir {root} is not a folder; pass --data-dir the folder image paths are relative to")
+    return label_file, root
+
+
+def _plan(n_strong: int, n_weak: int, recipe_strong: str, recipe_weak: str):
+    from augkit.recipe import VariantPlan, load_recipe
+
+    return VariantPlan(load_recipe(recipe_strong), load_recipe(recipe_weak), n_strong, n_weak)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="augkit")
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
+def cli(verbose: bool) -> None:
+    """augkit: realistic text-line training images for PaddleOCR, at scale."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+
+
+@cli.command()
+@_input_options
+@_variant_options
+@click.option("--recipe", default=None, help="Preview one recipe (built-in name or file) for every variant.")
+@click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many sources to show.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@_user_errors
+def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, recipe, count, out):
+    """Render a contact sheet: a few sources with all their variants, captioned with the parameters used."""
+    from augkit.preview import preview as render
+
+    label_file, root = _resolve_input(input_, data_dir)
+    if recipe is not None:
+        recipe_strong = recipe_weak = recipe
+    plan = _plan(n_strong, n_weak, recipe_strong, recipe_weak)
+    render(out, plan, seed, label_file, root, count=count, delimiter=delimiter)
+    click.echo(f"wrote {out}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="augkit")

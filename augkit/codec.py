@@ -1,0 +1,62 @@
+"""Decoding source images to 8-bit BGR and encoding variants to JPEG."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from augkit.errors import SampleRejected
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode JPEG/PNG/BMP/TIFF/WebP bytes to a contiguous uint8 BGR image (H, W, 3).
+
+    Grey becomes three equal channels; alpha is composited over white (text crops with a
+    transparent background would otherwise turn black); 16-bit is scaled to 8-bit.
+    """
+    if not data:
+        raise SampleRejected("empty image file")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise SampleRejected("undecodable image", "not a readable JPEG/PNG/BMP/TIFF/WebP, or truncated")
+    if image.dtype == np.uint16:
+        image = np.rint(image.astype(np.float32) / 257.0).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise SampleRejected("unsupported image depth", f"{image.dtype} pixels (8 or 16 bit expected)")
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        image = np.rint(image[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    elif image.shape[2] == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] != 3:
+        raise SampleRejected("unsupported image channels", f"{image.shape[2]} channels")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise SampleRejected("image of zero size")
+    return np.ascontiguousarray(image)
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
+    """Encode a BGR image as baseline JPEG at `quality` (deterministic for a given OpenCV build)."""
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise SampleRejected("JPEG encoding failed", f"image of shape {image.shape}")
+    return buf.tobytes()
+
+
+def read_source_image(data_root: str, rel_path: str) -> np.ndarray:
+    """Read and decode the image at `rel_path` under `data_root`, rejecting what cannot be used."""
+    import os
+
+    path = os.path.join(data_root, rel_path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise SampleRejected("missing image", rel_path) from None
+    except IsADirectoryError:
+        raise SampleRejected("missing image", f"{rel_path} is a folder") from None
+    except OSError as exc:
+        raise SampleRejected("unreadable image", f"{rel_path}: {exc.strerror}") from None
+    return decode_image(data)

@@ -1,0 +1,71 @@
+"""Resolution-loss stages: motion blur and pixelation."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
+
+
+class MotionBlur(Stage):
+    """Convolve with a straight line kernel of a size drawn from `kernels` at a random angle."""
+
+    name = "motion_blur"
+
+    def __init__(self, kernels=(5, 7)):
+        if isinstance(kernels, int) and not isinstance(kernels, bool):
+            kernels = [kernels]
+        if (not isinstance(kernels, (list, tuple)) or not kernels
+                or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 3 and k % 2 for k in kernels)):
+            raise StageOptionError(f"kernels must be a list of odd sizes >= 3, got {kernels!r}")
+        self.kernels = tuple(kernels)
+
+    def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
+        return {"kernel": int(self.kernels[int(rng.integers(len(self.kernels)))]), "angle": uniform(rng, (0.0, 180.0))}
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        kernel = line_kernel(params["kernel"], params["angle"])
+        return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+
+
+def line_kernel(size: int, angle: float) -> np.ndarray:
+    """A normalised `size` x `size` kernel: an anti-aliased line through the centre at `angle` degrees."""
+    kernel = np.zeros((size, size), np.float32)
+    c = (size - 1) / 2.0
+    a = math.radians(angle)
+    # Splat evenly spaced points along the line bilinearly: smooth in the angle, exact at 0/90.
+    for t in np.linspace(-c, c, 4 * size + 1):
+        x, y = c + t * math.cos(a), c - t * math.sin(a)
+        x0, y0 = min(int(math.floor(x)), size - 1), min(int(math.floor(y)), size - 1)
+        fx, fy = x - x0, y - y0
+        kernel[y0, x0] += (1 - fx) * (1 - fy)
+        if x0 + 1 < size:
+            kernel[y0, x0 + 1] += fx * (1 - fy)
+        if y0 + 1 < size:
+            kernel[y0 + 1, x0] += (1 - fx) * fy
+        if x0 + 1 < size and y0 + 1 < size:
+            kernel[y0 + 1, x0 + 1] += fx * fy
+    return kernel / kernel.sum()
+
+
+class Pixelate(Stage):
+    """Shrink to (max(1, floor(w*s)), max(1, floor(h*s))) bilinearly, enlarge back with nearest."""
+
+    name = "pixelate"
+
+    def __init__(self, scale=(0.3, 1.0)):
+        self.scale = float_range("scale", scale, 0.0, 1.0)
+        if self.scale[0] <= 0:
+            raise StageOptionError(f"scale must be above 0, got {list(self.scale)}")
+
+    def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
+        return {"scale": uniform(rng, self.scale)}
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        h, w = image.shape[:2]
+        s = params["scale"]
+        small = cv2.resize(image, (max(1, math.floor(w * s)), max(1, math.floor(h * s))), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)

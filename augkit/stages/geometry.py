@@ -1,0 +1,85 @@
+"""Geometric stages: rotation and cylindrical warp. Both grow the canvas rather than cut glyphs."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
+
+
+class Rotate(Stage):
+    """Rotate by an angle drawn from `limit` (degrees, counter-clockwise positive).
+
+    The canvas grows to the rotated image's bounding box, so no pixel of the source (and no
+    glyph of a long line) leaves it; the new corners repeat the border (replicate).
+    """
+
+    name = "rotate"
+
+    def __init__(self, limit=(-3.0, 3.0)):
+        self.limit = float_range("limit", limit, -90.0, 90.0)
+
+    def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
+        return {"angle": uniform(rng, self.limit)}
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        return rotate_grow(image, params["angle"])
+
+
+def rotated_size(width: int, height: int, angle: float) -> tuple[int, int]:
+    """(width, height) of the canvas that holds a `width` x `height` image rotated by `angle`."""
+    a = math.radians(angle)
+    c, s = abs(math.cos(a)), abs(math.sin(a))
+    # Pixel centres span (w-1, h-1); the bounding box of the rotated centres plus one pixel.
+    new_w = math.ceil((width - 1) * c + (height - 1) * s - 1e-9) + 1
+    new_h = math.ceil((width - 1) * s + (height - 1) * c - 1e-9) + 1
+    return new_w, new_h
+
+
+def rotate_grow(image: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate about the centre onto a canvas that holds the whole rotated image."""
+    h, w = image.shape[:2]
+    new_w, new_h = rotated_size(w, h, angle)
+    m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
+    m[0, 2] += (new_w - w) / 2.0
+    m[1, 2] += (new_h - h) / 2.0
+    return cv2.warpAffine(image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class CylindricalWarp(Stage):
+    """Bend text as on a curved page: row y shifts right by d(y) = r - sqrt(max(r^2 - (y - H/2)^2, 0)),
+    with r = H / (2*pi) * k and k drawn from `k`.
+
+    The shift is continuous (rows beyond the radius shift by r, not by zero) and the canvas
+    grows on the right by the largest shift, so nothing is cut; uncovered pixels replicate
+    the border instead of turning black.
+    """
+
+    name = "cylindrical_warp"
+
+    def __init__(self, k=(3.0, 4.0)):
+        self.k = float_range("k", k)
+        if self.k[0] <= 0:
+            raise StageOptionError(f"k must be positive, got {list(self.k)}")
+
+    def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
+        return {"k": uniform(rng, self.k)}
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        h, w = image.shape[:2]
+        d = warp_shift(h, params["k"])
+        new_w = w + math.ceil(float(d.max()) - 1e-9)
+        map_x = np.arange(new_w, dtype=np.float32)[None, :] - d[:, None].astype(np.float32)
+        map_y = np.repeat(np.arange(h, dtype=np.float32)[:, None], new_w, axis=1)
+        return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def warp_shift(height: int, k: float) -> np.ndarray:
+    """d(y) for every row y of an image `height` rows tall (float64)."""
+    r = height / (2.0 * math.pi) * k
+    y = np.arange(height, dtype=np.float64)
+    return r - np.sqrt(np.maximum(r * r - (y - height / 2.0) ** 2, 0.0))
+

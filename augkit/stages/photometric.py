@@ -1,0 +1,62 @@
+"""Photometric stages: brightness/contrast and Gaussian noise."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
+
+
+class BrightnessContrast(Stage):
+    """out = alpha * img + beta * 255, saturating, with alpha in 1 +/- contrast and beta in +/- brightness."""
+
+    name = "brightness_contrast"
+
+    def __init__(self, brightness=0.2, contrast=0.2):
+        self.brightness = _half_width("brightness", brightness)
+        self.contrast = _half_width("contrast", contrast)
+
+    def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
+        return {
+            "alpha": 1.0 + uniform(rng, (-self.contrast, self.contrast)),
+            "beta": uniform(rng, (-self.brightness, self.brightness)),
+        }
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        # A 256-entry table is exact for uint8 input and costs one lookup per pixel.
+        table = np.clip(np.rint(params["alpha"] * np.arange(256) + params["beta"] * 255.0), 0, 255)
+        return cv2.LUT(image, table.astype(np.uint8))
+
+
+def _half_width(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise StageOptionError(f"{name} must be a number in [0, 1] (the +/- range), got {value!r}")
+    return float(value)
+
+
+class GaussianNoise(Stage):
+    """Zero-mean Gaussian noise, independent per pixel and channel, saturating.
+
+    `variance` is in squared 0..255 pixel units (albumentations 1.x `var_limit`): sigma is
+    drawn uniformly between sqrt(low) and sqrt(high).
+    """
+
+    name = "gaussian_noise"
+
+    def __init__(self, variance=(50.0, 70.0)):
+        self.variance = float_range("variance", variance, 0.0)
+
+    def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
+        lo, hi = self.variance
+        # The per-pixel values come from their own seeded stream, so the parameters stay
+        # small JSON values and still replay the exact noise.
+        return {"sigma": uniform(rng, (lo ** 0.5, hi ** 0.5)), "noise_seed": int(rng.integers(0, 2**63))}
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        gen = np.random.Generator(np.random.PCG64(params["noise_seed"]))
+        noise = gen.standard_normal(image.shape, dtype=np.float32)
+        noise *= np.float32(params["sigma"])
+        out = image.astype(np.float32)
+        out += noise
+        return cv2.convertScaleAbs(np.clip(out, 0.0, 255.0, out=out))
