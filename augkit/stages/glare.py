@@ -33,17 +33,10 @@ class SectionedGlare(Stage):
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         h, w = image.shape[:2]
-        col_profile, row_profile = glare_profiles(h, w, params["section"], self.grid, self.kernel)
-        # The blurred rectangle is the outer product of two 1-D blurs, and it is exactly zero
-        # outside the section widened by the kernel radius: only that band is touched.
-        cols = np.flatnonzero(col_profile)
+        x0, x1, overlay = glare_overlay(h, w, params["section"], self.grid, self.kernel)
         out = image.copy()
-        if cols.size == 0:
-            return out
-        x0, x1 = int(cols[0]), int(cols[-1]) + 1
-        overlay = np.outer(row_profile, col_profile[x0:x1]) * (255.0 * params["alpha"])
         band = out[:, x0:x1].astype(np.float32)
-        band += overlay[:, :, None] if out.ndim == 3 else overlay
+        band += overlay.astype(np.float32)[:, :, None] * np.float32(params["alpha"])
         out[:, x0:x1] = cv2.convertScaleAbs(np.clip(band, 0.0, 255.0, out=band))
         return out
 
@@ -58,13 +51,18 @@ def section_box(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2)) ->
     return x0, y0, max(x1, min(x0 + 1, w)), max(y1, min(y0 + 1, h))
 
 
-def glare_profiles(h: int, w: int, section: int, grid: tuple[int, int], kernel: int) -> tuple[np.ndarray, np.ndarray]:
-    """1-D Gaussian blurs (OpenCV's kernel and default border) of the section's column and row indicators."""
+def glare_overlay(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
+                  kernel: int = 51) -> tuple[int, int, np.ndarray]:
+    """The blurred white rectangle over `section`, as (x0, x1, band): columns x0..x1 of the
+    full-size blur (every other column of it is exactly zero).
+
+    Only the section widened by the kernel radius is blurred. Inside that band the result is
+    bit-identical to blurring the full-size mask: beyond the band the mask is zero on both
+    sides, and where the band meets the image edge both use the same reflected border.
+    """
     x0, y0, x1, y1 = section_box(h, w, section, grid)
-    cols = np.zeros((1, w), np.float32)
-    cols[0, x0:x1] = 1.0
-    rows = np.zeros((h, 1), np.float32)
-    rows[y0:y1, 0] = 1.0
-    col_profile = cv2.GaussianBlur(cols, (kernel, 1), 0).ravel()
-    row_profile = cv2.GaussianBlur(rows, (1, kernel), 0).ravel()
-    return col_profile, row_profile
+    radius = kernel // 2
+    b0, b1 = max(0, x0 - radius), min(w, x1 + radius)
+    mask = np.zeros((h, b1 - b0), np.uint8)
+    mask[y0:y1, x0 - b0:x1 - b0] = 255
+    return b0, b1, cv2.GaussianBlur(mask, (kernel, kernel), 0)
