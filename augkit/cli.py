@@ -100,6 +100,51 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
     click.echo(f"wrote {out}")
 
 
+@cli.command()
+@_input_options
+@_variant_options
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output root (PaddleOCR data_dir).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (loky) or cluster slots.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=1000, show_default=True, help="Source lines per shard (unit of work and of resume).")
+@click.option("--max-per-folder", type=click.IntRange(min=1), default=500_000, show_default=True, help="Most images in one images_NNNNN folder.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Fraction of sources (never single variants) written to val.txt.")
+@click.option("--group-variants", is_flag=True, help='Write PaddleOCR\'s list form: ["a.jpg", "b.jpg"]<TAB>label.')
+@click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None,
+              help="Character dictionary: labels with other characters are rejected.")
+@click.option("--max-text-length", type=click.IntRange(min=1), default=None, help="Reject longer labels.")
+@click.option("--max-error-rate", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
+              help="Fail the run when more than this fraction of lines is rejected.")
+@click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
+@click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, out, workers, shard_size,
+             max_per_folder, jpeg_quality, val_fraction, group_variants, dict_file, max_text_length, max_error_rate,
+             backend, address, quiet):
+    """Write N strong + M weak variants of every source as JPEGs with PaddleOCR label files (resumable)."""
+    from augkit.generate import generate as run, make_config
+    from augkit.reader import load_dictionary
+
+    label_file, root = _resolve_input(input_, data_dir)
+    charset = load_dictionary(dict_file) if dict_file is not None else None
+    config = make_config(label_file, root, out, recipe_strong, recipe_weak, charset=charset, n_strong=n_strong,
+                         n_weak=n_weak, seed=seed, delimiter=delimiter, shard_size=shard_size,
+                         max_per_folder=max_per_folder, jpeg_quality=jpeg_quality, val_fraction=val_fraction,
+                         group_variants=group_variants, max_text_length=max_text_length)
+    summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
+                  progress=not quiet)
+    c = summary["counts"]
+    if summary.get("already_complete"):
+        click.echo(f"already complete: {out} holds {c['images']:,} images from {c['sources']:,} sources; nothing to do")
+        return
+    t = summary["timings"]["wall_seconds_this_invocation"]
+    click.echo(f"wrote {c['images']:,} images from {c['sources']:,} sources to {out} in {t:.1f} s "
+               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, {c['rejects']:,} rejects"
+               f"{' listed in rejects.tsv' if c['rejects'] else ''})")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="augkit")

@@ -81,6 +81,12 @@ class Recipe:
 
 def load_recipe(spec: str | Path) -> Recipe:
     """Load a built-in recipe by name (`strong`, `weak`) or a recipe YAML file by path."""
+    data, where = load_recipe_data(spec)
+    return parse_recipe(data, where)
+
+
+def load_recipe_data(spec: str | Path) -> tuple[dict[str, Any], str]:
+    """The validated plain data of a recipe (what workers rebuild it from) and where it came from."""
     if str(spec) in BUILTIN:
         text = resources.files("augkit").joinpath("recipes", f"{spec}.yaml").read_text(encoding="utf-8")
         where = f"built-in recipe {spec!r}"
@@ -97,7 +103,12 @@ def load_recipe(spec: str | Path) -> Recipe:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RecipeError(f"{where} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_recipe(data, where, default_name=Path(str(spec)).stem)
+    if isinstance(data, list):
+        data = {"steps": data}
+    if isinstance(data, dict):
+        data = {"name": Path(str(spec)).stem, **data}
+    parse_recipe(data, where)  # validate now, at the edge
+    return data, where
 
 
 def parse_recipe(data: Any, where: str = "recipe", default_name: str = "recipe") -> Recipe:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from statistics import NormalDist
+
 import cv2
 import numpy as np
 
@@ -54,9 +57,20 @@ class GaussianNoise(Stage):
         return {"sigma": uniform(rng, (lo ** 0.5, hi ** 0.5)), "noise_seed": int(rng.integers(0, 2**63))}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        # Inverse-CDF sampling from 16-bit uniforms: rint(sigma * z) for 65,536 equiprobable
+        # quantiles z of N(0, 1). Adding the rounded noise to integer pixels equals rounding
+        # after adding, and the 16-bit draw plus one table lookup costs about a third of
+        # drawing float normals. Tails are cut at 4.4 sigma (probability 1.5e-5).
+        table = np.rint(_normal_quantiles() * params["sigma"]).astype(np.int16)
         gen = np.random.Generator(np.random.PCG64(params["noise_seed"]))
-        noise = gen.standard_normal(image.shape, dtype=np.float32)
-        noise *= np.float32(params["sigma"])
-        out = image.astype(np.float32)
-        out += noise
-        return cv2.convertScaleAbs(np.clip(out, 0.0, 255.0, out=out))
+        uniforms = np.frombuffer(gen.bytes(image.size * 2), dtype="<u2").reshape(image.shape)
+        out = image.astype(np.int16)
+        out += table.take(uniforms)
+        return cv2.convertScaleAbs(out)
+
+
+@lru_cache(maxsize=1)
+def _normal_quantiles() -> np.ndarray:
+    """Phi^-1((u + 0.5) / 65536) for u = 0..65535 (float64), computed once per process."""
+    inv = NormalDist().inv_cdf
+    return np.array([inv((u + 0.5) / 65536.0) for u in range(65536)])

@@ -1,0 +1,109 @@
+"""The resolved configuration of a generate run, validated once at the edge.
+
+`GenerateConfig` is what a shard worker needs (small and picklable); its `fingerprint`
+covers everything that shapes output bytes, so a different config is never mixed into an
+existing output root, while workers, backend and progress settings stay free to change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from augkit import __version__
+from augkit.errors import UserError
+from augkit.reader import DELIMITERS, LabelRules
+
+MAX_VARIANTS = 999
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Everything that decides what `augkit generate` writes."""
+
+    label_file: str
+    data_root: str
+    out: str
+    recipe_strong: dict[str, Any]
+    recipe_weak: dict[str, Any]
+    n_strong: int = 7
+    n_weak: int = 3
+    seed: int = 0
+    delimiter: str = "tab"
+    shard_size: int = 1000
+    max_per_folder: int = 500_000
+    jpeg_quality: int = 95
+    val_fraction: float = 0.0
+    group_variants: bool = False
+    charset: tuple[str, ...] | None = None
+    max_text_length: int | None = None
+    label_file_identity: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check(self.n_strong >= 0 and self.n_weak >= 0 and 0 < self.n_strong + self.n_weak <= MAX_VARIANTS,
+               f"--strong and --weak must be >= 0 and make 1..{MAX_VARIANTS} variants per source")
+        _check(self.delimiter in DELIMITERS, f"--delimiter must be one of {', '.join(DELIMITERS)}")
+        _check(self.shard_size >= 1, "--shard-size must be at least 1")
+        _check(self.max_per_folder >= 1, "--max-per-folder must be at least 1")
+        _check(1 <= self.jpeg_quality <= 100, "--jpeg-quality must be within 1..100")
+        _check(0.0 <= self.val_fraction < 1.0, "--val-fraction must be in [0, 1)")
+        _check(self.max_text_length is None or self.max_text_length >= 1, "--max-text-length must be at least 1")
+
+    @property
+    def n_variants(self) -> int:
+        return self.n_strong + self.n_weak
+
+    def rules(self) -> LabelRules | None:
+        """The label checks this run applies at read time."""
+        if self.charset is None and self.max_text_length is None:
+            return None
+        return LabelRules(charset=frozenset(self.charset) if self.charset is not None else None,
+                          max_length=self.max_text_length)
+
+    def output_settings(self) -> dict[str, Any]:
+        """What shapes the output bytes (the fingerprint's content)."""
+        settings = asdict(self)
+        for key in ("out", "label_file", "data_root"):
+            settings.pop(key)
+        settings["charset"] = "".join(sorted(self.charset)) if self.charset is not None else None
+        settings["versions"] = library_versions()
+        return settings
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the output settings: equal fingerprints make equal outputs."""
+        blob = json.dumps(self.output_settings(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise UserError(message)
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Versions of everything that shapes output bytes."""
+    import cv2
+    import numpy
+
+    from augkit.albu import version as albumentations_version
+
+    return {"augkit": __version__, "numpy": numpy.__version__, "opencv": cv2.__version__,
+            "albumentations": albumentations_version(), "python": platform.python_version()}
+
+
+def label_file_identity(path: Path) -> dict[str, Any]:
+    """Cheap identity of a (possibly huge) label file: size plus hashes of its head and tail."""
+    size = path.stat().st_size
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(size - (1 << 20))
+            h.update(f.read())
+    return {"size": size, "sha256_head_tail": h.hexdigest()}

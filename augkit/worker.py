@@ -1,0 +1,126 @@
+"""The shard worker: read a shard's lines, augment every source, encode and write its variants.
+
+`run_shard(config, shard)` is the unit of parallel work: a plain function of two small
+picklable values, callable directly in a test, identical under loky, Ray and Dask. It
+returns the shard's done-marker; the parent does all logging and progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import cv2
+
+from augkit.codec import encode_jpeg, read_source_image
+from augkit.config import GenerateConfig
+from augkit.errors import SampleRejected
+from augkit.plan import Shard
+from augkit.reader import Reject, read_sources
+from augkit.recipe import VariantPlan, parse_recipe
+from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
+
+
+_PLANS: dict[str, VariantPlan] = {}
+
+
+def _variant_plan(config: GenerateConfig) -> VariantPlan:
+    # Built once per process and config: recipes are rebuilt from their plain-data form.
+    key = config.fingerprint()
+    if key not in _PLANS:
+        _PLANS[key] = VariantPlan(parse_recipe(config.recipe_strong, "strong recipe"),
+                                  parse_recipe(config.recipe_weak, "weak recipe"), config.n_strong, config.n_weak)
+    return _PLANS[key]
+
+
+def in_validation(seed: int, path: str, fraction: float) -> bool:
+    """Whether source `path` belongs to the validation split: decided by the path (so every
+    variant of a source, and every duplicate line of it, falls on the same side)."""
+    if fraction <= 0:
+        return False
+    digest = hashlib.blake2b(f"{seed}\0{path}".encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < fraction
+
+
+def reject_row(item: Reject) -> str:
+    """One rejects.tsv row: line, path, reason, detail (tabs and newlines escaped)."""
+    cells = (str(item.line), item.path, item.reason, item.detail)
+    return "\t".join(c.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+                     for c in cells)
+
+
+def run_shard(config: GenerateConfig, shard: Shard) -> dict:
+    """Make every variant of the shard's sources; write its parts, then its done-marker."""
+    started = time.perf_counter()
+    plan = _variant_plan(config)
+    out = Path(config.out)
+    timing = {"read": 0.0, "augment": 0.0, "encode": 0.0, "write": 0.0}
+    labels, rejects, manifest = [], [], []
+    counts = {"lines": shard.n_lines, "sources": 0, "images": 0, "rejects": 0, "val_sources": 0}
+    made_folders: set[str] = set()
+
+    for item in read_sources(config.label_file, config.delimiter, config.rules(),
+                             shard.start_byte, shard.start_line, shard.n_lines):
+        if isinstance(item, Reject):
+            rejects.append(reject_row(item))
+            continue
+        t = time.perf_counter()
+        try:
+            image = read_source_image(config.data_root, item.path)
+        except SampleRejected as exc:
+            rejects.append(reject_row(Reject(item.line, item.path, exc.reason, exc.detail)))
+            continue
+        timing["read"] += time.perf_counter() - t
+        try:
+            written = _write_variants(config, plan, item, image, out, made_folders, manifest, timing)
+        except (SampleRejected, cv2.error) as exc:
+            reason, detail = (exc.reason, exc.detail) if isinstance(exc, SampleRejected) else ("augmentation failed", str(exc).strip().splitlines()[-1])
+            rejects.append(reject_row(Reject(item.line, item.path, reason, detail)))
+            continue
+        split = "v" if in_validation(config.seed, item.path, config.val_fraction) else "t"
+        counts["sources"] += 1
+        counts["val_sources"] += split == "v"
+        counts["images"] += len(written)
+        if config.group_variants:
+            labels.append(f"{split}\t{json.dumps(written, ensure_ascii=False)}\t{item.label}")
+        else:
+            labels.extend(f"{split}\t{path}\t{item.label}" for path in written)
+
+    counts["rejects"] = len(rejects)
+    atomic_write(shard_path(out, shard.index, "labels"), "".join(f"{x}\n" for x in labels).encode("utf-8"))
+    atomic_write(shard_path(out, shard.index, "rejects.tsv"), "".join(f"{x}\n" for x in rejects).encode("utf-8"))
+    atomic_write(shard_path(out, shard.index, "jsonl.gz"), gzip_bytes("".join(f"{x}\n" for x in manifest)))
+    done = {"shard": shard.index, "start_line": shard.start_line, "fingerprint": config.fingerprint(), **counts,
+            "seconds": round(time.perf_counter() - started, 4), "timing": {k: round(v, 4) for k, v in timing.items()},
+            "pid": os.getpid()}
+    atomic_write_json(shard_path(out, shard.index, "done.json"), done)
+    return done
+
+
+def _write_variants(config, plan, source, image, out: Path, made_folders: set, manifest: list, timing: dict) -> list[str]:
+    written = []
+    for recipe, ctx in plan:
+        t0 = time.perf_counter()
+        variant, applied = recipe.apply(image, config.seed, source.line, ctx)
+        t1 = time.perf_counter()
+        data = encode_jpeg(variant, config.jpeg_quality)
+        t2 = time.perf_counter()
+        rel = image_relpath(source.line, ctx.variant, config.n_variants, config.max_per_folder)
+        folder = rel.split("/", 1)[0]
+        if folder not in made_folders:
+            (out / folder).mkdir(exist_ok=True)
+            made_folders.add(folder)
+        with open(out / rel, "wb") as f:
+            f.write(data)
+        t3 = time.perf_counter()
+        timing["augment"] += t1 - t0
+        timing["encode"] += t2 - t1
+        timing["write"] += t3 - t2
+        manifest.append(json.dumps({"image": rel, "line": source.line, "source": source.path, "variant": ctx.variant,
+                                    "recipe": recipe.name, "size": [variant.shape[1], variant.shape[0]],
+                                    "steps": applied}, ensure_ascii=False, separators=(",", ":")))
+        written.append(rel)
+    return written

@@ -1,0 +1,90 @@
+"""The output layout: image names and folders, per-shard parts, atomic writes, done-markers.
+
+OUT/images_00001/0000000042_03.jpg    variant 3 of label-file line 42
+OUT/shards/shard_000000.labels        the shard's label lines (with their split), in line order
+OUT/shards/shard_000000.rejects.tsv   the shard's rejected lines
+OUT/shards/shard_000000.jsonl.gz      every output's source and the exact stage parameters
+OUT/shards/shard_000000.done.json     counts and timings; written last, so its presence means done
+
+Images are written in place, without temporary files: a shard that did not finish is redone
+whole and rewrites the same bytes, so a half-written image never survives a resume.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+SHARDS_DIR = "shards"
+RUN_CONFIG = "config.json"
+
+
+def variant_digits(n_variants: int) -> int:
+    """Width of the variant number in file names (at least 2: `_03`)."""
+    return max(2, len(str(n_variants)))
+
+
+def image_relpath(line: int, variant: int, n_variants: int, max_per_folder: int) -> str:
+    """Output path of one variant, relative to OUT.
+
+    The folder comes from the variant's planned slot ((line - 1) * n_variants + variant - 1),
+    not from a running count, so it is the same whichever worker writes it and never holds
+    more than `max_per_folder` images (rejected and blank lines just leave gaps).
+    """
+    slot = (line - 1) * n_variants + (variant - 1)
+    folder = slot // max_per_folder + 1
+    return f"images_{folder:05d}/{line:010d}_{variant:0{variant_digits(n_variants)}d}.jpg"
+
+
+def shard_path(out: str | Path, index: int, suffix: str) -> Path:
+    return Path(out) / SHARDS_DIR / f"shard_{index:06d}.{suffix}"
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never part."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def gzip_bytes(text: str) -> bytes:
+    """Deterministic gzip (no timestamp, no file name)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
+        gz.write(text.encode("utf-8"))
+    return buf.getvalue()
+
+
+def read_done(out: str | Path, index: int) -> dict[str, Any] | None:
+    """The shard's done-marker, or None when the shard has not finished."""
+    try:
+        return json.loads(shard_path(out, index, "done.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def remove_stray_temporaries(out: str | Path) -> int:
+    """Delete temporary files left by a killed run (only augkit's own `.*.tmp` names)."""
+    removed = 0
+    for folder in (Path(out), Path(out) / SHARDS_DIR):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
