@@ -66,7 +66,7 @@ class GaussianNoise(Stage):
         uniforms = np.frombuffer(gen.bytes(image.size * 2), dtype="<u2").reshape(image.shape)
         out = image.astype(np.int16)
         out += table.take(uniforms)
-        return cv2.convertScaleAbs(out)
+        return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
 @lru_cache(maxsize=1)
