@@ -10,7 +10,6 @@ import json
 import logging
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from augkit.preflight import check_capacity, check_output_root, claim_output_roo
 from augkit.reader import Source, check_encoding, read_sources
 from augkit.recipe import load_recipe_data
 from augkit.worker import _variant_plan, run_shard
-from augkit.writer import atomic_write_json, read_done, remove_stray_temporaries
+from augkit.writer import TMP_DIR, atomic_write_json, read_done, remove_stray_temporaries
 
 log = logging.getLogger("augkit")
 RUN_MANIFEST = "augkit_run.json"
@@ -98,6 +97,11 @@ def generate(config: GenerateConfig, workers: int = 1, backend: str = "loky", ad
     summary = _summary(config, shards, done, label_counts, n_rejects, time.perf_counter() - started,
                        workers, backend, max_error_rate)
     atomic_write_json(out / RUN_MANIFEST, summary)
+    remove_stray_temporaries(out)
+    try:
+        (out / TMP_DIR).rmdir()
+    except OSError:
+        pass  # a straggler of a killed run wrote there meanwhile; the next resume clears it
     return summary
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from augkit.config import GenerateConfig
 from augkit.errors import UserError
-from augkit.writer import RUN_CONFIG, SHARDS_DIR, atomic_write_json
+from augkit.writer import RUN_CONFIG, SHARDS_DIR, TMP_DIR, atomic_write_json
 
 # Besides the JPEG itself, each image costs a label line and a manifest record.
 OVERHEAD_PER_IMAGE = 400
@@ -78,7 +78,7 @@ def claim_output_root(config: GenerateConfig) -> None:
     """Create the output root and record this run's configuration in it."""
     out = Path(config.out)
     try:
-        (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
+        (out / TMP_DIR).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:

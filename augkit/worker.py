@@ -21,7 +21,7 @@ from augkit.errors import SampleRejected
 from augkit.plan import Shard
 from augkit.reader import Reject, read_sources
 from augkit.recipe import VariantPlan, parse_recipe
-from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
+from augkit.writer import TMP_DIR, atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
 
 
 _PLANS: dict[str, VariantPlan] = {}
@@ -113,8 +113,12 @@ def _write_variants(config, plan, source, image, out: Path, made_folders: set, m
         if folder not in made_folders:
             (out / folder).mkdir(exist_ok=True)
             made_folders.add(folder)
-        with open(out / rel, "wb") as f:
+        # Written under a temporary name in shards/tmp and renamed into place: a process
+        # killed mid-write (or a straggler of a killed run) never leaves a partial image.
+        tmp = out / TMP_DIR / f"{os.getpid()}_{rel.replace('/', '_')}"
+        with open(tmp, "wb") as f:
             f.write(data)
+        os.replace(tmp, out / rel)
         t3 = time.perf_counter()
         timing["augment"] += t1 - t0
         timing["encode"] += t2 - t1
