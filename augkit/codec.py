@@ -16,7 +16,11 @@ def decode_image(data: bytes) -> np.ndarray:
     """
     if not data:
         raise SampleRejected("empty image file")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    # A JPEG holds neither alpha nor 16-bit samples, so it is decoded as colour: the same pixels,
+    # but with its EXIF orientation applied, as viewers and PaddleOCR's own loader
+    # (cv2.imdecode(buf, 1)) show it; IMREAD_UNCHANGED ignores the tag and leaves phone crops sideways.
+    flags = cv2.IMREAD_COLOR if data[:2] == b"\xff\xd8" else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None:
         raise SampleRejected("undecodable image", "not a readable JPEG/PNG/BMP/TIFF/WebP, or truncated")
     if image.dtype == np.uint16:
@@ -49,7 +53,9 @@ def read_source_image(data_root: str, rel_path: str) -> np.ndarray:
     """Read and decode the image at `rel_path` under `data_root`, rejecting what cannot be used."""
     import os
 
-    path = os.path.join(data_root, rel_path)
+    # The path read is the one the reader checked: `..` collapsed lexically, so that neither a
+    # missing folder nor a symlinked one ("link/../x" with link pointing elsewhere) changes it.
+    path = os.path.join(data_root, os.path.normpath(rel_path))
     try:
         with open(path, "rb") as f:
             data = f.read()

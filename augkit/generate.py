@@ -86,7 +86,10 @@ def generate(config: GenerateConfig, workers: int = 1, backend: str = "loky", ad
             bar.update(result["lines"] * config.n_variants)
             bar.set_postfix(images=sum(d["images"] for d in done.values()), rejects=rejects, refresh=False)
             if rejects > reject_budget:
-                raise RunFailed(_too_many_rejects(rejects, usable_lines, max_error_rate, out, partial=True))
+                # Stop early: the final rate can only be higher. Leave the rejects found so far.
+                merge_rejects(out, [s for s in shards if s.index in done])
+                raise RunFailed(_too_many_rejects(rejects, usable_lines, max_error_rate, out,
+                                                  partial=len(done) < len(shards)))
     finally:
         bar.close()
 
@@ -116,8 +119,8 @@ def _finished_run(out: Path, config: GenerateConfig) -> dict | None:
 def _too_many_rejects(n: int, lines: int, rate: float, out: Path, partial: bool) -> str:
     so_far = " so far" if partial else ""
     return (f"{n:,} of {lines:,} lines rejected{so_far} ({n / max(lines, 1):.1%}), above --max-error-rate {rate:g}; "
-            f"see the shard reject lists in {out}/shards or {out}/rejects.tsv, fix the input or raise "
-            "--max-error-rate, then run the same command again to resume")
+            f"see {out}/rejects.tsv, fix the input or raise --max-error-rate, then run the same command again "
+            "to resume")
 
 
 def _bytes_per_image(config: GenerateConfig, samples: int = 6) -> float:

@@ -28,6 +28,8 @@ def check_output_root(config: GenerateConfig) -> bool:
     probe = out
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"--out {out} cannot be created: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UserError(f"--out {out} is not writable ({probe} denies writing); choose another folder")
     if not out.exists():

@@ -55,7 +55,6 @@ def pick_sources(label_file: Path, count: int, delimiter: str = "tab", scan: int
 def render_sheet(sources: list[Source], data_root: Path, plan: VariantPlan, seed: int) -> Image.Image:
     """The contact sheet: per source, the original then every variant, each captioned."""
     font = _font(13)
-    title = _font(15, any(ord(c) > 0x2FFF for s in sources for c in s.label))
     blocks = []
     for source in sources:
         try:
@@ -76,7 +75,7 @@ def render_sheet(sources: list[Source], data_root: Path, plan: VariantPlan, seed
     draw = ImageDraw.Draw(sheet)
     y = PAD
     for heading, tiles in blocks:
-        draw.text((PAD, y + 4), heading, font=title, fill=INK)
+        draw.text((PAD, y + 4), heading, font=_font(15, cjk=any(ord(c) > 0x2FFF for c in heading)), fill=INK)
         y += header_h
         for i, (img, name, text) in enumerate(tiles):
             x0, y0 = PAD + (i % columns) * cell_w, y + (i // columns) * cell_h

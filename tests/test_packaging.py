@@ -1,0 +1,40 @@
+"""The installed wheel carries the package data, and every command has help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from augkit.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_contains_package_data(tmp_path):
+    pytest.importorskip("setuptools")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                             "-q", "-w", str(tmp_path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {result.stderr.strip().splitlines()[-1:]}")
+    [wheel] = tmp_path.glob("augkit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"augkit/recipes/strong.yaml", "augkit/recipes/weak.yaml", "augkit/samples/labels.txt"} <= names
+    labels = (REPO / "augkit" / "samples" / "labels.txt").read_text(encoding="utf-8").splitlines()
+    for line in labels:
+        assert f"augkit/samples/{line.split(chr(9))[0]}" in names
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["preview"]])
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
+
+
+def test_python_dash_m_runs():
+    result = subprocess.run([sys.executable, "-m", "augkit", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "augkit" in result.stdout
