@@ -45,9 +45,21 @@ def check_output_root(config: GenerateConfig) -> bool:
             raise UserError(f"--out {out} holds a run with a different configuration (differs in: {changed}); "
                             "rerun with the same options to resume, or choose another --out")
         return True
-    if any(out.iterdir()):
+    if any(out.iterdir()) and not _only_skeleton(out):
         raise UserError(f"--out {out} is not empty and holds no augkit run; choose an empty or new folder")
     return False
+
+
+def _only_skeleton(out: Path) -> bool:
+    """True when `out` holds nothing but the folders and temporaries a run creates before it
+    records its configuration (a run killed in that instant is still ours to restart)."""
+    for entry in out.iterdir():
+        if entry.name != SHARDS_DIR or not entry.is_dir():
+            return False
+        for inner in entry.iterdir():
+            if not (inner.name.endswith(".tmp") or (inner.name == "tmp" and inner.is_dir())):
+                return False
+    return True
 
 
 def _differences(old: dict, new: dict) -> str:

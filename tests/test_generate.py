@@ -150,6 +150,18 @@ def test_foreign_output_root_is_refused(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
 
 
+def test_run_killed_before_recording_its_config_restarts(tmp_path):
+    """A run killed between creating its folders and recording its configuration left only
+    augkit's own skeleton: that is not a foreign output root."""
+    labels = make_crops(tmp_path / "src", 3)
+    out = tmp_path / "out"
+    (out / "shards" / "tmp").mkdir(parents=True)
+    (out / "shards" / ".config.json.0123456789ab.tmp").write_text("{")
+    assert run_cli("--input", str(labels), "--out", str(out), "--strong", "1", "--weak", "0").exit_code == 0
+    assert len(read_labels(out / "train.txt")) == 3
+    assert not list(out.rglob("*.tmp"))
+
+
 def _run(labels, out, **execution):
     config = make_config(labels, labels.parent, out, n_strong=3, n_weak=2, seed=11,
                          shard_size=execution.pop("shard_size", 4), val_fraction=0.2)
