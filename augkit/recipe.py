@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from augkit.errors import UserError
-from augkit.seeding import step_rng
+from augkit.seeding import StepStreams
 from augkit.stages import STAGES, Stage, StageOptionError, VariantContext
 
 BUILTIN = ("strong", "weak")
@@ -57,10 +57,11 @@ class Recipe:
         and adding a step never changes the draws of another.
         """
         applied = []
+        streams = StepStreams(seed, line, ctx.variant, len(self.steps))
         for i, step in enumerate(self.steps):
             if step.first_only and ctx.index != 0:
                 continue
-            rng = step_rng(seed, line, ctx.variant, i)
+            rng = streams.step(i)
             if step.p < 1.0 and rng.random() >= step.p:
                 continue
             params = step.stage.sample(rng, image.shape, ctx)

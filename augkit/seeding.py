@@ -1,13 +1,18 @@
 """Per-item random streams: the one place augkit makes randomness.
 
-Every (source line, variant) pair gets its own stream derived from the run seed, and
-every stage within a variant gets an independent child of it. Nothing depends on which
-process, worker or machine does the work, so output bytes do not either.
+Every (source line, variant) pair gets its own seed sequence derived from the run seed, and
+every recipe step within a variant gets an independent stream from it. Nothing depends on
+which process, worker or machine does the work, so output bytes do not either.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+
+_WORDS_PER_STEP = 4  # a PCG64 state: 128-bit position and 128-bit stream increment
+_local = threading.local()
 
 
 def variant_seed(seed: int, line: int, variant: int) -> np.random.SeedSequence:
@@ -15,6 +20,42 @@ def variant_seed(seed: int, line: int, variant: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(line, variant))
 
 
+class StepStreams:
+    """Independent generators for the recipe steps of one variant.
+
+    One hash of (seed, line, variant) yields 256 bits per step; step i's generator is a PCG64
+    placed at that state and stream. The words of step i do not depend on how many steps the
+    recipe has, so adding a step never changes another step's draws. Building one numpy
+    Generator per step costs ~35 us; re-seating a per-thread one costs ~4 us, which matters
+    at seven steps per variant and millions of variants.
+    """
+
+    def __init__(self, seed: int, line: int, variant: int, n_steps: int):
+        self._words = variant_seed(seed, line, variant).generate_state(
+            _WORDS_PER_STEP * max(n_steps, 1), np.uint64).tolist()
+
+    def step(self, i: int) -> np.random.Generator:
+        """The generator of step `i`; valid until the next call on this thread."""
+        bit_generator, generator = _thread_generator()
+        bit_generator.state = _pcg_state(self._words[_WORDS_PER_STEP * i:_WORDS_PER_STEP * (i + 1)])
+        return generator
+
+
+def _pcg_state(w: list[int]) -> dict:
+    return {"bit_generator": "PCG64", "state": {"state": (w[0] << 64) | w[1], "inc": (w[2] << 64) | w[3] | 1},
+            "has_uint32": 0, "uinteger": 0}
+
+
+def _thread_generator() -> tuple[np.random.PCG64, np.random.Generator]:
+    if not hasattr(_local, "generator"):
+        _local.bit_generator = np.random.PCG64(0)
+        _local.generator = np.random.Generator(_local.bit_generator)
+    return _local.bit_generator, _local.generator
+
+
 def step_rng(seed: int, line: int, variant: int, step: int) -> np.random.Generator:
-    """An independent generator for recipe step `step` of one variant."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(line, variant, step))))
+    """A generator of its own for step `step` of one variant (same draws as StepStreams.step)."""
+    words = variant_seed(seed, line, variant).generate_state(_WORDS_PER_STEP * (step + 1), np.uint64).tolist()
+    bit_generator = np.random.PCG64(0)
+    bit_generator.state = _pcg_state(words[_WORDS_PER_STEP * step:])
+    return np.random.Generator(bit_generator)

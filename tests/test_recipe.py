@@ -147,3 +147,12 @@ def test_variant_plan_numbers_variants():
     assert items[7] == ("weak", 8, 0) and items[9] == ("weak", 10, 2)
     with pytest.raises(UserError):
         VariantPlan(load_recipe("strong"), load_recipe("weak"), 0, 0)
+
+
+def test_step_streams_match_standalone_step_generators():
+    from augkit.seeding import StepStreams, step_rng
+
+    streams = StepStreams(3, 4, 5, n_steps=7)
+    for i in (0, 2, 6):
+        assert np.array_equal(streams.step(i).random(4), step_rng(3, 4, 5, i).random(4))
+    assert not np.array_equal(step_rng(3, 4, 5, 0).random(4), step_rng(3, 4, 5, 1).random(4))

@@ -33,21 +33,21 @@ class MotionBlur(Stage):
 
 def line_kernel(size: int, angle: float) -> np.ndarray:
     """A normalised `size` x `size` kernel: an anti-aliased line through the centre at `angle` degrees."""
-    kernel = np.zeros((size, size), np.float32)
     c = (size - 1) / 2.0
     a = math.radians(angle)
     # Splat evenly spaced points along the line bilinearly: smooth in the angle, exact at 0/90.
-    for t in np.linspace(-c, c, 4 * size + 1):
-        x, y = c + t * math.cos(a), c - t * math.sin(a)
-        x0, y0 = min(int(math.floor(x)), size - 1), min(int(math.floor(y)), size - 1)
-        fx, fy = x - x0, y - y0
-        kernel[y0, x0] += (1 - fx) * (1 - fy)
-        if x0 + 1 < size:
-            kernel[y0, x0 + 1] += fx * (1 - fy)
-        if y0 + 1 < size:
-            kernel[y0 + 1, x0] += (1 - fx) * fy
-        if x0 + 1 < size and y0 + 1 < size:
-            kernel[y0 + 1, x0 + 1] += fx * fy
+    t = np.linspace(-c, c, 4 * size + 1)
+    x, y = c + t * math.cos(a), c - t * math.sin(a)
+    x0 = np.minimum(np.floor(x).astype(np.intp), size - 1)
+    y0 = np.minimum(np.floor(y).astype(np.intp), size - 1)
+    fx, fy = x - x0, y - y0
+    # Bilinear weights of every point onto its four neighbours, summed per cell of a kernel
+    # padded by one row and column (weights falling there are zero or dropped).
+    cells = np.concatenate([y0 * (size + 1) + x0, y0 * (size + 1) + x0 + 1,
+                            (y0 + 1) * (size + 1) + x0, (y0 + 1) * (size + 1) + x0 + 1])
+    weights = np.concatenate([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy])
+    padded = np.bincount(cells, weights, minlength=(size + 1) ** 2).reshape(size + 1, size + 1)
+    kernel = padded[:size, :size].astype(np.float32)
     return kernel / kernel.sum()
 
 

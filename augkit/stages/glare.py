@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -62,12 +64,20 @@ def glare_overlay(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
     instead of a 51x51 filter over the whole image.
     """
     x0, y0, x1, y1 = section_box(h, w, section, grid)
-    cols = np.zeros((1, w), np.float32)
-    cols[0, x0:x1] = 1.0
-    rows = np.zeros((h, 1), np.float32)
-    rows[y0:y1, 0] = 255.0
-    col_profile = cv2.GaussianBlur(cols, (kernel, 1), 0).ravel()
-    row_profile = cv2.GaussianBlur(rows, (1, kernel), 0)
-    nonzero = np.flatnonzero(col_profile)
-    b0, b1 = int(nonzero[0]), int(nonzero[-1]) + 1
-    return b0, b1, row_profile * col_profile[None, b0:b1]
+    b0, b1, col_profile = _blurred_indicator(w, x0, x1, kernel)
+    _, _, row_profile = _blurred_indicator(h, y0, y1, kernel)
+    return b0, b1, np.outer(row_profile * np.float32(255.0), col_profile[b0:b1])
+
+
+@lru_cache(maxsize=4096)
+def _blurred_indicator(n: int, start: int, stop: int, kernel: int) -> tuple[int, int, np.ndarray]:
+    """1-D Gaussian blur of the indicator of [start, stop) in 0..n, and where it is non-zero.
+
+    Cached: crops of a data set share a few heights and widths, so most calls are hits.
+    """
+    line = np.zeros((1, n), np.float32)
+    line[0, start:stop] = 1.0
+    profile = cv2.GaussianBlur(line, (kernel, 1), 0).ravel()
+    profile.setflags(write=False)
+    nonzero = np.flatnonzero(profile)
+    return int(nonzero[0]), int(nonzero[-1]) + 1, profile
