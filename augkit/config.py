@@ -11,7 +11,8 @@ import hashlib
 import json
 import platform
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,15 @@ class GenerateConfig:
         settings["versions"] = library_versions()
         return settings
 
-    def fingerprint(self) -> str:
-        """SHA-256 of the output settings: equal fingerprints make equal outputs."""
+    @cached_property
+    def _fingerprint(self) -> str:
         blob = json.dumps(self.output_settings(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the output settings: equal fingerprints make equal outputs."""
+        return self._fingerprint
+
 
 
 def _check(ok: bool, message: str) -> None:
@@ -91,10 +97,14 @@ def library_versions() -> dict[str, str]:
     import cv2
     import numpy
 
-    from augkit.albu import version as albumentations_version
-
+    # Read from the installed metadata: importing albumentations costs every worker process
+    # about a second, and recipes without albumentations steps never need it.
+    try:
+        albumentations = metadata.version("albumentations")
+    except metadata.PackageNotFoundError:
+        albumentations = "not installed"
     return {"augkit": __version__, "numpy": numpy.__version__, "opencv": cv2.__version__,
-            "albumentations": albumentations_version(), "python": platform.python_version()}
+            "albumentations": albumentations, "python": platform.python_version()}
 
 
 def label_file_identity(path: Path) -> dict[str, Any]:

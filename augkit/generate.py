@@ -23,7 +23,7 @@ from augkit.preflight import check_capacity, check_output_root, claim_output_roo
 from augkit.reader import Source, check_encoding, read_sources
 from augkit.recipe import load_recipe_data
 from augkit.worker import _variant_plan, run_shard
-from augkit.writer import TMP_DIR, atomic_write_json, read_done, remove_stray_temporaries
+from augkit.writer import atomic_write_json, read_done, remove_stray_temporaries
 
 log = logging.getLogger("augkit")
 RUN_MANIFEST = "augkit_run.json"
@@ -100,11 +100,6 @@ def generate(config: GenerateConfig, workers: int = 1, backend: str = "loky", ad
     summary = _summary(config, shards, done, label_counts, n_rejects, time.perf_counter() - started,
                        workers, backend, max_error_rate)
     atomic_write_json(out / RUN_MANIFEST, summary)
-    remove_stray_temporaries(out)
-    try:
-        (out / TMP_DIR).rmdir()
-    except OSError:
-        pass  # a straggler of a killed run wrote there meanwhile; the next resume clears it
     return summary
 
 

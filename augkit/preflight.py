@@ -10,7 +10,7 @@ from pathlib import Path
 
 from augkit.config import GenerateConfig
 from augkit.errors import UserError
-from augkit.writer import RUN_CONFIG, SHARDS_DIR, TMP_DIR, atomic_write_json
+from augkit.writer import RUN_CONFIG, SHARDS_DIR, atomic_write_json
 
 # Besides the JPEG itself, each image costs a label line and a manifest record.
 OVERHEAD_PER_IMAGE = 400
@@ -57,7 +57,7 @@ def _only_skeleton(out: Path) -> bool:
         if entry.name != SHARDS_DIR or not entry.is_dir():
             return False
         for inner in entry.iterdir():
-            if not (inner.name.endswith(".tmp") or (inner.name == "tmp" and inner.is_dir())):
+            if not inner.name.endswith(".tmp"):
                 return False
     return True
 
@@ -92,7 +92,7 @@ def claim_output_root(config: GenerateConfig) -> None:
     """Create the output root and record this run's configuration in it."""
     out = Path(config.out)
     try:
-        (out / TMP_DIR).mkdir(parents=True, exist_ok=True)
+        (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:

@@ -21,7 +21,7 @@ from augkit.errors import SampleRejected
 from augkit.plan import Shard
 from augkit.reader import Reject, read_sources
 from augkit.recipe import VariantPlan, parse_recipe
-from augkit.writer import TMP_DIR, atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
+from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
 
 
 _PLANS: dict[str, VariantPlan] = {}
@@ -55,6 +55,9 @@ def reject_row(item: Reject) -> str:
 def run_shard(config: GenerateConfig, shard: Shard) -> dict:
     """Make every variant of the shard's sources; write its parts, then its done-marker."""
     started = time.perf_counter()
+    # Parallelism is one shard per process; OpenCV's own thread pool in every worker would
+    # only oversubscribe the cores (and make one worker's timing depend on idle cores).
+    cv2.setNumThreads(1)
     plan = _variant_plan(config)
     out = Path(config.out)
     timing = {"read": 0.0, "augment": 0.0, "encode": 0.0, "write": 0.0}
@@ -113,12 +116,12 @@ def _write_variants(config, plan, source, image, out: Path, made_folders: set, m
         if folder not in made_folders:
             (out / folder).mkdir(exist_ok=True)
             made_folders.add(folder)
-        # Written under a temporary name in shards/tmp and renamed into place: a process
-        # killed mid-write (or a straggler of a killed run) never leaves a partial image.
-        tmp = out / TMP_DIR / f"{os.getpid()}_{rel.replace('/', '_')}"
-        with open(tmp, "wb") as f:
+        # Written in place, one file creation per image: a shard killed mid-write is not
+        # done, so it is redone whole and rewrites the same bytes over any partial image.
+        # (A temporary name plus rename doubled the directory operations, which is what
+        # stops many workers writing into one folder from scaling.)
+        with open(out / rel, "wb") as f:
             f.write(data)
-        os.replace(tmp, out / rel)
         t3 = time.perf_counter()
         timing["augment"] += t1 - t0
         timing["encode"] += t2 - t1

@@ -6,10 +6,10 @@ OUT/shards/shard_000000.rejects.tsv   the shard's rejected lines
 OUT/shards/shard_000000.jsonl.gz      every output's source and the exact stage parameters
 OUT/shards/shard_000000.done.json     counts and timings; written last, so its presence means done
 
-Every file appears whole or not at all: images are written under OUT/shards/tmp and renamed
-into place, parts and markers under dot-names beside their final names. A shard that did not
-finish is redone whole and rewrites the same bytes; temporaries of a killed run are removed
-when it resumes.
+Label parts, rejects, manifests and markers appear whole or not at all (written under
+dot-names and renamed). Images are written in place: a shard that did not finish has no
+done-marker, so a resumed run redoes it whole and rewrites the same bytes over any partial
+image. Temporaries of a killed run are removed when it resumes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 SHARDS_DIR = "shards"
-TMP_DIR = "shards/tmp"
 RUN_CONFIG = "config.json"
 
 
@@ -89,10 +88,5 @@ def remove_stray_temporaries(out: str | Path) -> int:
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
                 removed += 1
-    tmp_dir = Path(out) / TMP_DIR
-    if tmp_dir.is_dir():
-        for tmp in tmp_dir.iterdir():
-            tmp.unlink(missing_ok=True)
-            removed += 1
     return removed
 

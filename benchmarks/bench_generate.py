@@ -89,6 +89,18 @@ def versions() -> dict[str, str]:
     return out
 
 
+def git_state() -> str:
+    """The commit augkit was measured at, and whether augkit/ had uncommitted changes."""
+    try:
+        sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "augkit"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{sha}{' + uncommitted changes in augkit/' if dirty else ' (clean)'}"
+
+
 def header_lines(title: str) -> list[str]:
     total, usable = core_counts()
     v = versions()
@@ -97,6 +109,7 @@ def header_lines(title: str) -> list[str]:
         f"date     {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"machine  {cpu_model()}; {total} logical CPUs ({usable} usable); {platform.system()} {platform.release()}",
         "versions " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"git      {git_state()}",
     ]
 
 
@@ -493,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         total, usable = core_counts()
         result = {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"), "cpu": cpu_model(),
+                  "git": git_state(),
                   "logical_cpus": total, "usable_cpus": usable, "versions": versions(), **result}
         args.json.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)

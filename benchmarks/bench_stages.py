@@ -1,22 +1,27 @@
-#!/usr/bin/env python3
-"""Microseconds per call of each augmentation stage and per variant of each recipe.
+"""Microbenchmark of augkit's seven stages and two recipes on synthetic text-line crops.
 
-Usage: python benchmarks/bench_stages.py [--repeats 200] [--seed 0]
+Run from the repository root (augkit installed, e.g. `pip install -e .`):
 
-Stages are timed on two synthetic crops, 48x320 and 64x640 (BGR uint8, dark text on a light
-background). Parameters are sampled before each call and the sampling is not timed; the
-median of the repeats is printed. Recipes are timed per variant for the recipe's first
-variant (index 0: the warp runs) and a later one (index 1: no warp), and as the mean over a
-7-strong/3-weak plan, sampling included (as generation runs it).
+    python benchmarks/bench_stages.py                 # 200 repeats, seed 0
+    python benchmarks/bench_stages.py --repeats 1000 --seed 7
+
+For each stage, every repeat draws fresh parameters with `Stage.sample` from one fixed
+`numpy.random.default_rng(seed)` and then times `Stage.apply` alone; sampling is timed
+separately. Recipe rows time `Recipe.apply` as `augkit generate` calls it (per-step seeding,
+probability draws and sampling included), for the recipe's first variant (index 0: the
+cylindrical warp runs) and a later one (index 1: it does not), plus the mean per variant over
+a 7-strong/3-weak `VariantPlan`. Every figure is the median over repeats, in microseconds,
+single process (OpenCV may use its own threads; the header says how many).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import datetime as _dt
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,73 +29,133 @@ import numpy as np
 from augkit.recipe import VariantPlan, load_recipe
 from augkit.stages import STAGES, VariantContext
 
-SIZES = [(48, 320), (64, 640)]
+SIZES = ((48, 320), (64, 640))
+WARMUP = 5
 
 
-def crop(height: int, width: int) -> np.ndarray:
-    image = np.full((height, width, 3), 228, np.uint8)
-    cv2.putText(image, "P<KORKIM<<MINJUN<<<<<<<<<<<<<<<<<<<<<<<<<<<<", (4, int(height * 0.7)),
-                cv2.FONT_HERSHEY_SIMPLEX, height / 60.0, (30, 30, 40), 2, cv2.LINE_AA)
+def make_crop(height: int, width: int) -> np.ndarray:
+    """A BGR uint8 text-line crop: dark text on a light, slightly tinted background."""
+    image = np.full((height, width, 3), (236, 240, 242), np.uint8)
+    text = "P<KORKIM<<JIHO<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<"
+    scale = height / 40.0
+    thickness = max(1, round(height / 24))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    org = (4, (height + th) // 2)
+    cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 35), thickness, cv2.LINE_AA)
     return image
 
 
-def median_us(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e6
-
-
-def cpu() -> str:
+def cpu_name() -> str:
     try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    print(f"# augkit stage timings, {dt.date.today().isoformat()}, {cpu()}, numpy {np.__version__}, "
-          f"opencv {cv2.__version__}; median of {args.repeats} calls, microseconds")
-    images = {f"{h}x{w}": crop(h, w) for h, w in SIZES}
-    rows = []
+def median_us(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e6
+
+
+def bench_stage(stage, image: np.ndarray, repeats: int, seed: int) -> tuple[float, float]:
+    """(median apply µs, median sample µs) with parameters drawn fresh for every call."""
+    rng = np.random.default_rng(seed)
+    apply_t, sample_t = [], []
+    for r in range(WARMUP + repeats):
+        # Cycle the variant number so sectioned_glare visits all ten grid sections.
+        ctx = VariantContext(variant=r % 10 + 1, index=0)
+        t0 = time.perf_counter()
+        params = stage.sample(rng, image.shape, ctx)
+        t1 = time.perf_counter()
+        stage.apply(image, params)
+        t2 = time.perf_counter()
+        if r >= WARMUP:
+            sample_t.append(t1 - t0)
+            apply_t.append(t2 - t1)
+    return median_us(apply_t), median_us(sample_t)
+
+
+def bench_recipe(recipe, ctx: VariantContext, image: np.ndarray, repeats: int, seed: int) -> float:
+    """Median µs of one `Recipe.apply`; each repeat is a different source line (fresh draws)."""
+    times = []
+    for r in range(WARMUP + repeats):
+        t0 = time.perf_counter()
+        recipe.apply(image, seed, r + 1, ctx)
+        t1 = time.perf_counter()
+        if r >= WARMUP:
+            times.append(t1 - t0)
+    return median_us(times)
+
+
+def bench_plan(plan: VariantPlan, image: np.ndarray, repeats: int, seed: int) -> float:
+    """Median over repeats of (time to make all variants of one source) / number of variants, in µs."""
+    times = []
+    for r in range(WARMUP + repeats):
+        t0 = time.perf_counter()
+        for recipe, ctx in plan:
+            recipe.apply(image, seed, r + 1, ctx)
+        t1 = time.perf_counter()
+        if r >= WARMUP:
+            times.append((t1 - t0) / plan.total)
+    return median_us(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200, help="timed calls per row and size (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the parameter draws (default 0)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+
+    crops = {f"{h}x{w}": make_crop(h, w) for h, w in SIZES}
+    strong, weak = load_recipe("strong"), load_recipe("weak")
+    plan = VariantPlan(strong=strong, weak=weak, n_strong=7, n_weak=3)
+    # Contexts as the 7/3 plan gives them: strong v1/v2, weak v8/v9.
+    recipe_rows = [
+        ("strong, index 0 (warp)", strong, VariantContext(variant=1, index=0)),
+        ("strong, index 1", strong, VariantContext(variant=2, index=1)),
+        ("weak, index 0 (warp)", weak, VariantContext(variant=8, index=0)),
+        ("weak, index 1", weak, VariantContext(variant=9, index=1)),
+    ]
+
+    start = time.perf_counter()
+    rows: list[tuple[str, list[str]]] = []
     for name, cls in STAGES.items():
-        stage = cls()
         cells = []
-        for image in images.values():
-            rng = np.random.default_rng(args.seed)
-            params = [stage.sample(rng, image.shape, VariantContext(v % 10 + 1, 0)) for v in range(args.repeats)]
-            it = iter(params)
-            cells.append(median_us(lambda: stage.apply(image, next(it)), args.repeats))
+        for crop in crops.values():
+            apply_us, sample_us = bench_stage(cls(), crop, args.repeats, args.seed)
+            cells += [f"{apply_us:.1f}", f"{sample_us:.1f}"]
         rows.append((f"stage {name}", cells))
-    for name in ("strong", "weak"):
-        recipe = load_recipe(name)
-        for index in (0, 1):
-            cells = []
-            for image in images.values():
-                counter = iter(range(10**9))
-                cells.append(median_us(lambda: recipe.apply(image, args.seed, next(counter), VariantContext(index + 1, index)),
-                                       args.repeats))
-            rows.append((f"recipe {name}, variant index {index}", cells))
-    plan = VariantPlan(load_recipe("strong"), load_recipe("weak"), 7, 3)
+    for label, recipe, ctx in recipe_rows:
+        cells = []
+        for crop in crops.values():
+            cells += [f"{bench_recipe(recipe, ctx, crop, args.repeats, args.seed):.1f}", "incl."]
+        rows.append((f"recipe {label}", cells))
     cells = []
-    for image in images.values():
-        counter = iter(range(10**9))
-        per_source = median_us(lambda: [r.apply(image, args.seed, next(counter), c) for r, c in plan],
-                               max(10, args.repeats // 10))
-        cells.append(per_source / plan.total)
+    for crop in crops.values():
+        cells += [f"{bench_plan(plan, crop, args.repeats, args.seed):.1f}", "incl."]
     rows.append(("plan 7 strong + 3 weak, per variant", cells))
+    elapsed = time.perf_counter() - start
 
-    width = max(len(r[0]) for r in rows)
-    print(f"{'':{width}}  " + "  ".join(f"{k:>9}" for k in images))
+    print(f"# augkit stage benchmark  {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"# CPU: {cpu_name()}  |  python {platform.python_version()}  |  numpy {np.__version__}"
+          f"  |  opencv {cv2.__version__} ({cv2.getNumThreads()} threads)")
+    print(f"# median of {args.repeats} calls, seed {args.seed}, microseconds per call; "
+          f"'sample' = Stage.sample timed apart; recipe rows include seeding and sampling")
+    headers = []
+    for size in crops:
+        headers += [f"{size} apply", f"{size} sample"]
+    first_w = max(len("row"), *(len(r[0]) for r in rows))
+    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join([f"{'row':<{first_w}}"] + [f"{h:>{w}}" for h, w in zip(headers, widths)])
+    print(line)
+    print("-" * len(line))
     for label, cells in rows:
-        print(f"{label:{width}}  " + "  ".join(f"{c:9.0f}" for c in cells))
+        print("  ".join([f"{label:<{first_w}}"] + [f"{c:>{w}}" for c, w in zip(cells, widths)]))
+    print(f"# total benchmark time {elapsed:.1f} s")
 
 
 if __name__ == "__main__":

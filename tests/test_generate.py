@@ -155,7 +155,7 @@ def test_run_killed_before_recording_its_config_restarts(tmp_path):
     augkit's own skeleton: that is not a foreign output root."""
     labels = make_crops(tmp_path / "src", 3)
     out = tmp_path / "out"
-    (out / "shards" / "tmp").mkdir(parents=True)
+    (out / "shards").mkdir(parents=True)
     (out / "shards" / ".config.json.0123456789ab.tmp").write_text("{")
     assert run_cli("--input", str(labels), "--out", str(out), "--strong", "1", "--weak", "0").exit_code == 0
     assert len(read_labels(out / "train.txt")) == 3
