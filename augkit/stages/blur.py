@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -24,13 +25,17 @@ class MotionBlur(Stage):
         self.kernels = tuple(kernels)
 
     def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
-        return {"kernel": int(self.kernels[int(rng.integers(len(self.kernels)))]), "angle": uniform(rng, (0.0, 180.0))}
+        # Angles on a 0.1-degree grid: far finer than a 7-pixel line can show, and few enough
+        # distinct kernels that each is built once per process.
+        return {"kernel": int(self.kernels[int(rng.integers(len(self.kernels)))]),
+                "angle": round(uniform(rng, (0.0, 180.0)), 1)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         kernel = line_kernel(params["kernel"], params["angle"])
         return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
+@lru_cache(maxsize=8192)
 def line_kernel(size: int, angle: float) -> np.ndarray:
     """A normalised `size` x `size` kernel: an anti-aliased line through the centre at `angle` degrees."""
     c = (size - 1) / 2.0
@@ -48,7 +53,9 @@ def line_kernel(size: int, angle: float) -> np.ndarray:
     weights = np.concatenate([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy])
     padded = np.bincount(cells, weights, minlength=(size + 1) ** 2).reshape(size + 1, size + 1)
     kernel = padded[:size, :size].astype(np.float32)
-    return kernel / kernel.sum()
+    kernel /= kernel.sum()
+    kernel.setflags(write=False)
+    return kernel
 
 
 class Pixelate(Stage):
