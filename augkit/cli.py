@@ -145,6 +145,77 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
                f"{' listed in rejects.tsv' if c['rejects'] else ''})")
 
 
+@cli.group()
+def labels() -> None:
+    """Check, describe and split PaddleOCR label files before training."""
+
+
+def _labels_options(fn):
+    fn = click.option("--delimiter", type=click.Choice(["tab", "space"]), default="tab", show_default=True)(fn)
+    fn = click.argument("label_file", type=click.Path(path_type=Path))(fn)
+    return fn
+
+
+def _read_report(label_file, data_dir, delimiter, dict_file=None, max_text_length=None, check_images=True):
+    from augkit.labels import check_labels
+    from augkit.reader import LabelRules, load_dictionary
+
+    if not label_file.is_file():
+        raise UserError(f"label file {label_file} does not exist")
+    rules = LabelRules(charset=load_dictionary(dict_file) if dict_file else None, max_length=max_text_length)
+    return check_labels(label_file, data_dir, rules, delimiter, check_images)
+
+
+@labels.command("check")
+@_labels_options
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Root the image paths are relative to [default: the label file's folder].")
+@click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None, help="Character dictionary.")
+@click.option("--max-text-length", type=click.IntRange(min=1), default=None)
+@click.option("--no-images", is_flag=True, help="Do not check that the images exist.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the report as JSON.")
+@_user_errors
+def labels_check(label_file, delimiter, data_dir, dict_file, max_text_length, no_images, json_out):
+    """Find what PaddleOCR would drop or mix up: bad lines, characters outside the dictionary,
+    over-long labels, duplicate lines, images listed with two labels, missing images.
+    Exits 1 when anything was found."""
+    from augkit.labels import format_report, report_json
+
+    report = _read_report(label_file, data_dir, delimiter, dict_file, max_text_length, not no_images)
+    click.echo(format_report(report))
+    if json_out is not None:
+        json_out.write_text(report_json(report) + "\n", encoding="utf-8")
+    sys.exit(1 if report.problems else 0)
+
+
+@labels.command("stats")
+@_labels_options
+@_user_errors
+def labels_stats(label_file, delimiter):
+    """Label-length histogram and character frequencies."""
+    from augkit.labels import format_stats
+
+    click.echo(format_stats(_read_report(label_file, None, delimiter, check_images=False)))
+
+
+@labels.command("split")
+@_labels_options
+@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--train-out", type=click.Path(path_type=Path), required=True)
+@click.option("--val-out", type=click.Path(path_type=Path), required=True)
+@_user_errors
+def labels_split(label_file, delimiter, val_fraction, seed, train_out, val_out):
+    """Split into train and validation label files by source: variants of one source never straddle the split."""
+    from augkit.labels import split_labels
+
+    if not label_file.is_file():
+        raise UserError(f"label file {label_file} does not exist")
+    counts = split_labels(label_file, train_out, val_out, val_fraction, seed, delimiter)
+    skipped = f", {counts['skipped']:,} unusable lines left out" if counts["skipped"] else ""
+    click.echo(f"{counts['train']:,} lines to {train_out}, {counts['val']:,} to {val_out}{skipped}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="augkit")

@@ -6,41 +6,20 @@ appear whole or not at all, and merging again after a crash gives the same bytes
 
 from __future__ import annotations
 
-import os
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterable
 
 from augkit.plan import Shard
-from augkit.writer import shard_path
+from augkit.writer import AtomicTextFile, shard_path
 
 REJECTS_HEADER = "line\tpath\treason\tdetail\n"
-
-
-class _AtomicText:
-    """A text file written under a temporary name and renamed into place on success."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-
-    def __enter__(self):
-        self.file = open(self.tmp, "w", encoding="utf-8", newline="\n")
-        return self.file
-
-    def __exit__(self, kind, value, tb):
-        self.file.close()
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
 
 
 def merge_rejects(out: Path, shards: Iterable[Shard]) -> int:
     """Write OUT/rejects.tsv; returns the number of rejected lines."""
     n = 0
-    with _AtomicText(out / "rejects.tsv") as f:
+    with AtomicTextFile(out / "rejects.tsv") as f:
         f.write(REJECTS_HEADER)
         for shard in shards:
             with open(shard_path(out, shard.index, "rejects.tsv"), encoding="utf-8") as part:
@@ -54,8 +33,8 @@ def merge_labels(out: Path, shards: Iterable[Shard], with_val: bool) -> dict[str
     """Write OUT/train.txt (and OUT/val.txt); returns line counts per file."""
     counts = {"train.txt": 0, "val.txt": 0}
     with ExitStack() as stack:
-        train = stack.enter_context(_AtomicText(out / "train.txt"))
-        val = stack.enter_context(_AtomicText(out / "val.txt")) if with_val else None
+        train = stack.enter_context(AtomicTextFile(out / "train.txt"))
+        val = stack.enter_context(AtomicTextFile(out / "val.txt")) if with_val else None
         for shard in shards:
             with open(shard_path(out, shard.index, "labels"), encoding="utf-8") as part:
                 for row in part:

@@ -7,7 +7,6 @@ returns the shard's done-marker; the parent does all logging and progress.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -20,6 +19,7 @@ from augkit.config import GenerateConfig
 from augkit.errors import SampleRejected
 from augkit.plan import Shard
 from augkit.reader import Reject, read_sources
+from augkit.split import in_validation, source_key
 from augkit.recipe import VariantPlan, parse_recipe
 from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
 
@@ -34,15 +34,6 @@ def _variant_plan(config: GenerateConfig) -> VariantPlan:
         _PLANS[key] = VariantPlan(parse_recipe(config.recipe_strong, "strong recipe"),
                                   parse_recipe(config.recipe_weak, "weak recipe"), config.n_strong, config.n_weak)
     return _PLANS[key]
-
-
-def in_validation(seed: int, path: str, fraction: float) -> bool:
-    """Whether source `path` belongs to the validation split: decided by the path (so every
-    variant of a source, and every duplicate line of it, falls on the same side)."""
-    if fraction <= 0:
-        return False
-    digest = hashlib.blake2b(f"{seed}\0{path}".encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < fraction
 
 
 def reject_row(item: Reject) -> str:
@@ -83,7 +74,7 @@ def run_shard(config: GenerateConfig, shard: Shard) -> dict:
             reason, detail = (exc.reason, exc.detail) if isinstance(exc, SampleRejected) else ("augmentation failed", str(exc).strip().splitlines()[-1])
             rejects.append(reject_row(Reject(item.line, item.path, reason, detail)))
             continue
-        split = "v" if in_validation(config.seed, item.path, config.val_fraction) else "t"
+        split = "v" if in_validation(config.seed, source_key(item.path), config.val_fraction) else "t"
         counts["sources"] += 1
         counts["val_sources"] += split == "v"
         counts["images"] += len(written)

@@ -90,3 +90,22 @@ def remove_stray_temporaries(out: str | Path) -> int:
                 removed += 1
     return removed
 
+
+class AtomicTextFile:
+    """A UTF-8 text file (`\\n` line ends) written under a temporary name and renamed into place
+    when the `with` block succeeds; removed when it fails."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+    def __enter__(self):
+        self.file = open(self.tmp, "w", encoding="utf-8", newline="\n")
+        return self.file
+
+    def __exit__(self, kind, value, tb):
+        self.file.close()
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

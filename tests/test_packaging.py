@@ -29,7 +29,7 @@ def test_wheel_contains_package_data(tmp_path):
         assert f"augkit/samples/{line.split(chr(9))[0]}" in names
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["preview"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["preview"], ["labels"], ["labels", "check"], ["labels", "stats"], ["labels", "split"]])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
