@@ -18,11 +18,11 @@ from augkit.config import GenerateConfig, label_file_identity, library_versions
 from augkit.distribute import distribute
 from augkit.errors import RunFailed, SampleRejected, UserError
 from augkit.merge import merge_labels, merge_rejects
-from augkit.plan import Shard, count_lines, iter_shards
+from augkit.plan import Shard, plan_shards
 from augkit.preflight import check_capacity, check_output_root, claim_output_root
 from augkit.reader import Source, check_encoding, read_sources
 from augkit.recipe import load_recipe_data
-from augkit.worker import _variant_plan, run_shard
+from augkit.worker import variant_plan, run_shard
 from augkit.writer import atomic_write_json, read_done, remove_stray_temporaries
 
 log = logging.getLogger("augkit")
@@ -64,8 +64,7 @@ def generate(config: GenerateConfig, workers: int = 1, backend: str = "loky", ad
                      out, finished["counts"]["images"], finished["counts"]["rejects"])
             return {**finished, "already_complete": True}
 
-    shards = list(iter_shards(config.label_file, config.shard_size))
-    _, usable_lines = count_lines(config.label_file)
+    shards, usable_lines = plan_shards(config.label_file, config.shard_size)
     done = {s.index: d for s in shards if (d := read_done(out, s.index)) and d.get("fingerprint") == config.fingerprint()}
     todo = [s for s in shards if s.index not in done]
     planned = sum(s.n_lines for s in todo) * config.n_variants
@@ -77,14 +76,16 @@ def generate(config: GenerateConfig, workers: int = 1, backend: str = "loky", ad
                  f", {removed} temporary file(s) of the interrupted run removed" if removed else "")
 
     rejects = sum(d["rejects"] for d in done.values())
+    images = sum(d["images"] for d in done.values())
     reject_budget = max_error_rate * usable_lines
     bar = _progress_bar(planned, progress)
     try:
         for result in distribute(run_shard, config, todo, backend, workers, address):
             done[result["shard"]] = result
             rejects += result["rejects"]
+            images += result["images"]
             bar.update(result["lines"] * config.n_variants)
-            bar.set_postfix(images=sum(d["images"] for d in done.values()), rejects=rejects, refresh=False)
+            bar.set_postfix(images=images, rejects=rejects, refresh=False)
             if rejects > reject_budget:
                 # Stop early: the final rate can only be higher. Leave the rejects found so far.
                 merge_rejects(out, [s for s in shards if s.index in done])
@@ -120,7 +121,7 @@ def _too_many_rejects(n: int, lines: int, rate: float, out: Path, partial: bool)
 
 def _bytes_per_image(config: GenerateConfig, samples: int = 6) -> float:
     """Mean JPEG size of one variant of the first few decodable sources (for the disk check)."""
-    plan = _variant_plan(config)
+    plan = variant_plan(config)
     recipe, ctx = next(iter(plan))
     sizes = []
     for item in read_sources(config.label_file, config.delimiter, config.rules(), count=200):
@@ -156,7 +157,7 @@ def _summary(config: GenerateConfig, shards: list[Shard], done: dict, label_coun
         "versions": library_versions(),
         "inputs": {"label_file": config.label_file, "data_root": config.data_root, "out": config.out},
         "config": config.output_settings(),
-        "recipes": {"strong": _variant_plan(config).strong.describe(), "weak": _variant_plan(config).weak.describe()},
+        "recipes": {"strong": variant_plan(config).strong.describe(), "weak": variant_plan(config).weak.describe()},
         "counts": {"lines": sum(s.n_lines for s in shards), "sources": sum(d["sources"] for d in done.values()),
                    "val_sources": sum(d["val_sources"] for d in done.values()), "images": images,
                    "rejects": n_rejects, "shards": len(shards), **label_counts},

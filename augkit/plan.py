@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from augkit.reader import open_labels
 
@@ -23,27 +22,21 @@ class Shard:
     n_lines: int
 
 
-def iter_shards(label_file: str | Path, shard_size: int) -> Iterator[Shard]:
-    """Shards of `shard_size` physical lines, in file order (the last may be shorter)."""
-    index, start_byte, start_line, n, offset, line = 0, 0, 1, 0, 0, 0
+def plan_shards(label_file: str | Path, shard_size: int) -> tuple[list[Shard], int]:
+    """Shards of `shard_size` physical lines in file order (the last may be shorter), and the
+    number of non-blank lines, from one streaming pass."""
+    shards: list[Shard] = []
+    start_byte = start_line = offset = line = n = nonblank = 0
+    start_line = 1
     with open_labels(label_file) as f:
         for raw in f:
             line += 1
             n += 1
             offset += len(raw)
+            nonblank += bool(raw.strip())
             if n == shard_size:
-                yield Shard(index, start_byte, start_line, n)
-                index, start_byte, start_line, n = index + 1, offset, line + 1, 0
+                shards.append(Shard(len(shards), start_byte, start_line, n))
+                start_byte, start_line, n = offset, line + 1, 0
     if n:
-        yield Shard(index, start_byte, start_line, n)
-
-
-def count_lines(label_file: str | Path) -> tuple[int, int]:
-    """(physical lines, non-blank lines) of a label file, streamed in blocks."""
-    total = blank = 0
-    with open_labels(label_file) as f:
-        for raw in f:
-            total += 1
-            if not raw.strip():
-                blank += 1
-    return total, total - blank
+        shards.append(Shard(len(shards), start_byte, start_line, n))
+    return shards, nonblank

@@ -27,8 +27,8 @@ from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_rel
 _PLANS: dict[str, VariantPlan] = {}
 
 
-def _variant_plan(config: GenerateConfig) -> VariantPlan:
-    # Built once per process and config: recipes are rebuilt from their plain-data form.
+def variant_plan(config: GenerateConfig) -> VariantPlan:
+    """The run's variant plan, built once per process and config from the recipes' plain data."""
     key = config.fingerprint()
     if key not in _PLANS:
         _PLANS[key] = VariantPlan(parse_recipe(config.recipe_strong, "strong recipe"),
@@ -49,7 +49,7 @@ def run_shard(config: GenerateConfig, shard: Shard) -> dict:
     # Parallelism is one shard per process; OpenCV's own thread pool in every worker would
     # only oversubscribe the cores (and make one worker's timing depend on idle cores).
     cv2.setNumThreads(1)
-    plan = _variant_plan(config)
+    plan = variant_plan(config)
     out = Path(config.out)
     timing = {"read": 0.0, "augment": 0.0, "encode": 0.0, "write": 0.0}
     labels, rejects, manifest = [], [], []

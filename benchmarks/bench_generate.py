@@ -420,14 +420,14 @@ def profile(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> d
     import pstats
 
     from augkit.generate import make_config
-    from augkit.plan import iter_shards
-    from augkit.worker import _variant_plan, run_shard
+    from augkit.plan import plan_shards
+    from augkit.worker import run_shard, variant_plan
 
     out = Path(tempfile.mkdtemp(prefix="augkit_prof_", dir=tmp)) / "out"
     (out / "shards").mkdir(parents=True)
     config = make_config(labels, data_dir, out, n_strong=args.strong, n_weak=args.weak, shard_size=10**9)
-    shard = next(iter(iter_shards(config.label_file, config.shard_size)))
-    _variant_plan(config)  # recipe parsing is a once-per-process cost, keep it out of the profile
+    shard = plan_shards(config.label_file, config.shard_size)[0][0]
+    variant_plan(config)  # recipe parsing is a once-per-process cost, keep it out of the profile
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()

@@ -11,7 +11,7 @@ as a subprocess, polls the parent's RSS (VmRSS, and its kernel-kept peak VmHWM, 
 /proc/<pid>/status; psutil where /proc is missing) for --seconds (default 60), reads VmHWM once
 more just before stopping it, then stops it and its worker processes (SIGTERM, then SIGKILL). It
 reports the parent's peak RSS against the 300 MB target, how long planning took (start until the
-run claims its output root: iter_shards + count_lines + preflight), when the first image and the
+run claims its output root: plan_shards + preflight), when the first image and the
 first finished shard appeared, and how many images were written by then. Temp folders are removed.
 
 Usage:

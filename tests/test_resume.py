@@ -21,6 +21,16 @@ def _command(labels: Path, out: Path) -> list[str]:
             "--strong", "4", "--weak", "2", "--workers", "2", "--shard-size", "4", "--seed", "4", "--quiet"]
 
 
+def _remove_shared_memory_of(pid: int) -> None:
+    """A SIGKILLed loky pool cannot clean its shared-memory folders and semaphores; the test does."""
+    import shutil
+
+    shm = Path("/dev/shm")
+    if shm.is_dir():
+        for leftover in [*shm.glob(f"joblib_memmapping_folder_{pid}_*"), *shm.glob(f"sem.loky-{pid}-*")]:
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+
+
 @pytest.mark.slow
 def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
     labels = make_crops(tmp_path / "src", 80)
@@ -42,6 +52,7 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
+        _remove_shared_memory_of(proc.pid)
         if (out / "augkit_run.json").exists() or kills == 3:
             break
     assert kills >= 2, "the run finished before it could be killed twice; make it longer"
