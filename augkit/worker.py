@@ -19,8 +19,8 @@ from augkit.config import GenerateConfig
 from augkit.errors import SampleRejected
 from augkit.plan import Shard
 from augkit.reader import Reject, read_sources
-from augkit.split import in_validation, source_key
 from augkit.recipe import VariantPlan, parse_recipe
+from augkit.split import in_validation, source_key
 from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
 
 
@@ -45,10 +45,18 @@ def reject_row(item: Reject) -> str:
 
 def run_shard(config: GenerateConfig, shard: Shard) -> dict:
     """Make every variant of the shard's sources; write its parts, then its done-marker."""
-    started = time.perf_counter()
     # Parallelism is one shard per process; OpenCV's own thread pool in every worker would
     # only oversubscribe the cores (and make one worker's timing depend on idle cores).
+    threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    try:
+        return _run_shard(config, shard)
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
+    started = time.perf_counter()
     plan = variant_plan(config)
     out = Path(config.out)
     timing = {"read": 0.0, "augment": 0.0, "encode": 0.0, "write": 0.0}
