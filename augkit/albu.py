@@ -51,6 +51,7 @@ class AlbumentationsStage(Stage):
             raise StageOptionError(f"albumentations {transform}: {first}") from None
         self.transform = transform
         self.arguments = dict(arguments)
+        self.name = f"albumentations:{transform}"  # as recorded in the manifest and captions
 
     def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
         return {"seed": int(rng.integers(0, 2**32))}

@@ -111,6 +111,7 @@ def test_albumentations_step(tmp_path):
     assert np.array_equal(out, again)
     assert np.array_equal(recipe.replay(image, applied), out)
     assert recipe.describe()["steps"][1]["options"] == {"transform": "CLAHE", "clip_limit": 2.0}
+    assert applied[1]["stage"] == "albumentations:CLAHE"
 
 
 @pytest.mark.parametrize("data,message", [
