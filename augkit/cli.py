@@ -145,6 +145,30 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
                f"{' listed in rejects.tsv' if c['rejects'] else ''})")
 
 
+@cli.command("config")
+@click.argument("name")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Output root of augkit generate.")
+@click.option("--val", type=click.Path(path_type=Path), default=None, help="Validation labels [default: DATA/val.txt].")
+@click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None,
+              help="Character dictionary [default: the config's bundled one].")
+@click.option("--gpu/--cpu", "use_gpu", default=None, help="Force use_gpu [default: follow this machine].")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write [default: DATA/NAME.yml].")
+@_user_errors
+def config_command(name, data, val, dict_file, use_gpu, out):
+    """Make a bundled PaddleOCR config (or a .yml) run-ready for a generated data set; prints the train command.
+
+    NAME is one of the bundled configs (rec_svtr_lcnet_bz, rec_crnn_mrz, rec_crnn_korean, det_db_mv3)."""
+    from augkit.paddle_config import make_run_config, write_run_config
+
+    config, notes = make_run_config(name, data, val, dict_file, use_gpu)
+    out = out if out is not None else Path(data) / f"{Path(name).stem}.yml"
+    write_run_config(config, out)
+    for note in notes:
+        click.echo(f"  {note}")
+    gpu = "" if config["Global"]["use_gpu"] else " -o Global.use_gpu=False"
+    click.echo(f"wrote {out}\nin a PaddleOCR checkout run:\n  python tools/train.py -c {Path(out).resolve()}{gpu}")
+
+
 @cli.group()
 def labels() -> None:
     """Check, describe and split PaddleOCR label files before training."""

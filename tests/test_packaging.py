@@ -23,13 +23,16 @@ def test_wheel_contains_package_data(tmp_path):
         pytest.skip(f"cannot build a wheel here: {result.stderr.strip().splitlines()[-1:]}")
     [wheel] = tmp_path.glob("augkit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"augkit/recipes/strong.yaml", "augkit/recipes/weak.yaml", "augkit/samples/labels.txt"} <= names
+    assert {"augkit/recipes/strong.yaml", "augkit/recipes/weak.yaml", "augkit/samples/labels.txt",
+            "augkit/labels/mrz_dict.txt", "augkit/labels/en_dict.txt", "augkit/labels/korean_dict.txt",
+            "augkit/paddle_configs/rec_crnn_mrz.yml", "augkit/paddle_configs/rec_svtr_lcnet_bz.yml",
+            "augkit/paddle_configs/rec_crnn_korean.yml", "augkit/paddle_configs/det_db_mv3.yml"} <= names
     labels = (REPO / "augkit" / "samples" / "labels.txt").read_text(encoding="utf-8").splitlines()
     for line in labels:
         assert f"augkit/samples/{line.split(chr(9))[0]}" in names
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["preview"], ["labels"], ["labels", "check"], ["labels", "stats"], ["labels", "split"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["preview"], ["labels"], ["labels", "check"], ["labels", "stats"], ["labels", "split"], ["config"]])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
