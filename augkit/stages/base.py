@@ -7,6 +7,7 @@ be explained by, and replayed from, the parameters recorded in the manifest.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,18 +29,18 @@ class VariantContext:
     index: int
 
 
-class Stage:
+class Stage(ABC):
     """Base class. Subclasses set `name` and implement `sample` and `apply`."""
 
     name: ClassVar[str] = ""
 
+    @abstractmethod
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...], ctx: VariantContext) -> Params:
         """Draw this stage's parameters for an image of `shape`."""
-        raise NotImplementedError(f"{type(self).__name__} must define sample()")
 
+    @abstractmethod
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         """Apply `params` to `image`, returning a new uint8 image; `image` is not modified."""
-        raise NotImplementedError(f"{type(self).__name__} must define apply()")
 
     def options(self) -> dict[str, Any]:
         """The stage's resolved options as JSON values (for the run manifest)."""
