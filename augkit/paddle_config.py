@@ -140,9 +140,13 @@ def make_run_config(name: str, data: Path, val: Path | None = None, dict_file: P
         if s.lines == 0:
             raise UserError(f"{path} has no usable lines")
     longest = max(s.max_length for s in summaries.values())
-    g["max_text_length"] = longest
-    _set_everywhere(config["Architecture"], "max_text_length", longest)
-    notes.append(f"max_text_length {longest} (longest label)")
+    # NRTR's label encoder (SVTR_LCNet's second head) adds start and end tokens and drops any
+    # label of max_text_length - 1 characters or more, so that family needs two more.
+    uses_nrtr = "NRTRHead" in yaml.safe_dump(config["Architecture"])
+    limit = longest + 2 if uses_nrtr else longest
+    g["max_text_length"] = limit
+    _set_everywhere(config["Architecture"], "max_text_length", limit)
+    notes.append(f"max_text_length {limit} (longest label {longest}{' + 2 for NRTR' if uses_nrtr else ''})")
 
     height = _height(config)
     if algorithm in FIXED_STEPS:
