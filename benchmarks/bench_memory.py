@@ -38,6 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from machine import cpu_model, git_state, versions  # benchmarks/ is on sys.path when a script here runs
+
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MB = 300.0
 
@@ -50,40 +52,6 @@ except ImportError:  # /proc is enough on Linux
 # --------------------------------------------------------------------------------------------
 # Machine description
 # --------------------------------------------------------------------------------------------
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for dist in ("augkit", "numpy", "opencv-python-headless", "albumentations", "joblib", "psutil"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def git_state() -> str:
-    try:
-        sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "augkit"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"{sha}{' + uncommitted changes in augkit/' if dirty else ' (clean)'}"
-
 
 # --------------------------------------------------------------------------------------------
 # Input
