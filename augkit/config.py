@@ -14,13 +14,25 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from augkit import __version__
 from augkit.errors import UserError
 from augkit.reader import DELIMITERS, LabelRules
 
 MAX_VARIANTS = 999
+
+
+class RunConfig(Protocol):
+    """What the shared run machinery (preflight, runner, merge) needs of a command's config."""
+
+    out: str
+    seed: int
+    val_fraction: float
+
+    def fingerprint(self) -> str: ...
+
+    def output_settings(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class GenerateConfig:
     group_variants: bool = False
     charset: tuple[str, ...] | None = None
     max_text_length: int | None = None
+    allow_space: bool = True  # False: --no-space, for models without use_space_char
     label_file_identity: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -61,10 +74,10 @@ class GenerateConfig:
 
     def rules(self) -> LabelRules | None:
         """The label checks this run applies at read time."""
-        if self.charset is None and self.max_text_length is None:
+        if self.charset is None and self.max_text_length is None and self.allow_space:
             return None
         return LabelRules(charset=frozenset(self.charset) if self.charset is not None else None,
-                          max_length=self.max_text_length)
+                          max_length=self.max_text_length, allow_space=self.allow_space)
 
     def output_settings(self) -> dict[str, Any]:
         """What shapes the output bytes (the fingerprint's content)."""
@@ -72,6 +85,10 @@ class GenerateConfig:
         for key in ("out", "label_file", "data_root"):
             settings.pop(key)
         settings["charset"] = "".join(sorted(self.charset)) if self.charset is not None else None
+        if self.allow_space:
+            # The default is left out, so runs made before --no-space existed keep their
+            # fingerprint and resume; only --no-space runs carry the key.
+            del settings["allow_space"]
         settings["versions"] = library_versions()
         return settings
 

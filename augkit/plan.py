@@ -40,3 +40,14 @@ def plan_shards(label_file: str | Path, shard_size: int) -> tuple[list[Shard], i
     if n:
         shards.append(Shard(len(shards), start_byte, start_line, n))
     return shards, nonblank
+
+
+def plan_items(count: int, shard_size: int, start_bytes: list[int] | None = None) -> list[Shard]:
+    """Shards of `shard_size` items numbered 1..count (the last may be shorter), for work that
+    makes its own items (`augkit synth`); an item number plays the part of a line number.
+
+    `start_bytes[i]`, when given, is where shard i's input begins in a file it streams from.
+    """
+    starts = range(1, count + 1, shard_size)
+    return [Shard(i, start_bytes[i] if start_bytes else 0, first, min(shard_size, count - first + 1))
+            for i, first in enumerate(starts)]

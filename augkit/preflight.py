@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from augkit.config import GenerateConfig
+from augkit.config import RunConfig
 from augkit.errors import UserError
 from augkit.writer import RUN_CONFIG, SHARDS_DIR, atomic_write_json
 
@@ -16,7 +16,7 @@ from augkit.writer import RUN_CONFIG, SHARDS_DIR, atomic_write_json
 OVERHEAD_PER_IMAGE = 400
 
 
-def check_output_root(config: GenerateConfig) -> bool:
+def check_output_root(config: RunConfig) -> bool:
     """Refuse an output root that is not a folder, not writable, or holds something else.
 
     Returns True when it holds an earlier run of this same configuration (a resume).
@@ -88,7 +88,7 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB"
 
 
-def claim_output_root(config: GenerateConfig) -> None:
+def claim_output_root(config: RunConfig) -> None:
     """Create the output root and record this run's configuration in it."""
     out = Path(config.out)
     try:

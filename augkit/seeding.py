@@ -59,3 +59,15 @@ def step_rng(seed: int, line: int, variant: int, step: int) -> np.random.Generat
     bit_generator = np.random.PCG64(0)
     bit_generator.state = _pcg_state(words[_WORDS_PER_STEP * step:])
     return np.random.Generator(bit_generator)
+
+
+# Synthesized items draw from keys of three words, generate's variants from keys of two, so a
+# synth run and a generate run with one seed never share a stream (their outputs get augmented
+# together: line N of a synth output is a source line N of generate).
+_SYNTH_DOMAIN = 0x73796E  # "syn"
+
+
+def item_rng(seed: int, item: int, stream: int) -> np.random.Generator:
+    """The generator of one stream of a synthesized item: stream 0 makes its content (the
+    text), stream c >= 1 the look of its crop c."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_SYNTH_DOMAIN, item, stream))))

@@ -8,7 +8,6 @@ returns the shard's done-marker; the parent does all logging and progress.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -21,7 +20,8 @@ from augkit.plan import Shard
 from augkit.reader import Reject, read_sources
 from augkit.recipe import VariantPlan, parse_recipe
 from augkit.split import in_validation, source_key
-from augkit.writer import atomic_write, atomic_write_json, gzip_bytes, image_relpath, shard_path
+from augkit.writer import finish_shard, image_relpath, write_image
+from augkit.writer import reject_row as write_reject_row
 
 
 _PLANS: dict[str, VariantPlan] = {}
@@ -38,9 +38,7 @@ def variant_plan(config: GenerateConfig) -> VariantPlan:
 
 def reject_row(item: Reject) -> str:
     """One rejects.tsv row: line, path, reason, detail (tabs and newlines escaped)."""
-    cells = (str(item.line), item.path, item.reason, item.detail)
-    return "\t".join(c.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-                     for c in cells)
+    return write_reject_row(item.line, item.path, item.reason, item.detail)
 
 
 def run_shard(config: GenerateConfig, shard: Shard) -> dict:
@@ -91,15 +89,8 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
         else:
             labels.extend(f"{split}\t{path}\t{item.label}" for path in written)
 
-    counts["rejects"] = len(rejects)
-    atomic_write(shard_path(out, shard.index, "labels"), "".join(f"{x}\n" for x in labels).encode("utf-8"))
-    atomic_write(shard_path(out, shard.index, "rejects.tsv"), "".join(f"{x}\n" for x in rejects).encode("utf-8"))
-    atomic_write(shard_path(out, shard.index, "jsonl.gz"), gzip_bytes("".join(f"{x}\n" for x in manifest)))
-    done = {"shard": shard.index, "start_line": shard.start_line, "fingerprint": config.fingerprint(), **counts,
-            "seconds": round(time.perf_counter() - started, 4), "timing": {k: round(v, 4) for k, v in timing.items()},
-            "pid": os.getpid()}
-    atomic_write_json(shard_path(out, shard.index, "done.json"), done)
-    return done
+    return finish_shard(out, shard.index, shard.start_line, config.fingerprint(), labels, rejects, manifest, counts,
+                        timing, started)
 
 
 def _write_variants(config, plan, source, image, out: Path, made_folders: set, manifest: list, timing: dict) -> list[str]:
@@ -111,16 +102,7 @@ def _write_variants(config, plan, source, image, out: Path, made_folders: set, m
         data = encode_jpeg(variant, config.jpeg_quality)
         t2 = time.perf_counter()
         rel = image_relpath(source.line, ctx.variant, config.n_variants, config.max_per_folder)
-        folder = rel.split("/", 1)[0]
-        if folder not in made_folders:
-            (out / folder).mkdir(exist_ok=True)
-            made_folders.add(folder)
-        # Written in place, one file creation per image: a shard killed mid-write is not
-        # done, so it is redone whole and rewrites the same bytes over any partial image.
-        # (A temporary name plus rename doubled the directory operations, which is what
-        # stops many workers writing into one folder from scaling.)
-        with open(out / rel, "wb") as f:
-            f.write(data)
+        write_image(out, rel, data, made_folders)
         t3 = time.perf_counter()
         timing["augment"] += t1 - t0
         timing["encode"] += t2 - t1

@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,50 @@ def gzip_bytes(text: str) -> bytes:
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
         gz.write(text.encode("utf-8"))
     return buf.getvalue()
+
+
+def escape_cell(text: str) -> str:
+    """A TSV cell: backslash, tab, newline and carriage return escaped."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def reject_row(line: int, path: str, reason: str, detail: str = "") -> str:
+    """One rejects.tsv row: line, path, reason, detail."""
+    return "\t".join(escape_cell(c) for c in (str(line), path, reason, detail))
+
+
+def write_image(out: Path, rel: str, data: bytes, made_folders: set[str]) -> None:
+    """Write one output image at OUT/rel, creating its images_NNNNN folder once per shard.
+
+    Written in place, one file creation per image: a shard killed mid-write is not done, so it
+    is redone whole and rewrites the same bytes over any partial image. (A temporary name plus
+    rename doubled the directory operations, which is what stops many workers writing into one
+    folder from scaling.)
+    """
+    folder = rel.split("/", 1)[0]
+    if folder not in made_folders:
+        (out / folder).mkdir(exist_ok=True)
+        made_folders.add(folder)
+    with open(out / rel, "wb") as f:
+        f.write(data)
+
+
+def finish_shard(out: Path, shard_index: int, start_line: int, fingerprint: str, labels: list[str],
+                 rejects: list[str], manifest: list[str], counts: dict[str, int], timing: dict[str, float],
+                 started: float) -> dict[str, Any]:
+    """Write a shard's label part, rejects, manifest and, last, its done-marker; return the marker.
+
+    `labels` are `split<TAB>rest` lines (split `t` or `v`), `manifest` JSON lines; `started`
+    is the shard's `time.perf_counter()` start.
+    """
+    atomic_write(shard_path(out, shard_index, "labels"), "".join(f"{x}\n" for x in labels).encode("utf-8"))
+    atomic_write(shard_path(out, shard_index, "rejects.tsv"), "".join(f"{x}\n" for x in rejects).encode("utf-8"))
+    atomic_write(shard_path(out, shard_index, "jsonl.gz"), gzip_bytes("".join(f"{x}\n" for x in manifest)))
+    done = {"shard": shard_index, "start_line": start_line, "fingerprint": fingerprint, **counts,
+            "rejects": len(rejects), "seconds": round(time.perf_counter() - started, 4),
+            "timing": {k: round(v, 4) for k, v in timing.items()}, "pid": os.getpid()}
+    atomic_write_json(shard_path(out, shard_index, "done.json"), done)
+    return done
 
 
 def read_done(out: str | Path, index: int) -> dict[str, Any] | None:
