@@ -114,6 +114,10 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
 @click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None,
               help="Character dictionary: labels with other characters are rejected.")
 @click.option("--max-text-length", type=click.IntRange(min=1), default=None, help="Reject longer labels.")
+@click.option("--space/--no-space", "allow_space", default=True, show_default=True,
+              help="Whether labels may hold a space, as PaddleOCR's use_space_char: --no-space rejects labels "
+                   "with a space unless the --dict file has a space line (for configs with use_space_char: "
+                   "false, e.g. rec_crnn_mrz).")
 @click.option("--max-error-rate", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
               help="Fail the run when more than this fraction of lines is rejected.")
 @click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
@@ -121,8 +125,8 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, out, workers, shard_size,
-             max_per_folder, jpeg_quality, val_fraction, group_variants, dict_file, max_text_length, max_error_rate,
-             backend, address, quiet):
+             max_per_folder, jpeg_quality, val_fraction, group_variants, dict_file, max_text_length, allow_space,
+             max_error_rate, backend, address, quiet):
     """Write N strong + M weak variants of every source as JPEGs with PaddleOCR label files (resumable)."""
     from augkit.generate import generate as run, make_config
     from augkit.reader import load_dictionary
@@ -132,7 +136,7 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
     config = make_config(label_file, root, out, recipe_strong, recipe_weak, charset=charset, n_strong=n_strong,
                          n_weak=n_weak, seed=seed, delimiter=delimiter, shard_size=shard_size,
                          max_per_folder=max_per_folder, jpeg_quality=jpeg_quality, val_fraction=val_fraction,
-                         group_variants=group_variants, max_text_length=max_text_length)
+                         group_variants=group_variants, max_text_length=max_text_length, allow_space=allow_space)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)
     c = summary["counts"]
@@ -180,13 +184,15 @@ def _labels_options(fn):
     return fn
 
 
-def _read_report(label_file, data_dir, delimiter, dict_file=None, max_text_length=None, check_images=True):
+def _read_report(label_file, data_dir, delimiter, dict_file=None, max_text_length=None, check_images=True,
+                 allow_space=True):
     from augkit.labels import check_labels
     from augkit.reader import LabelRules, load_dictionary
 
     if not label_file.is_file():
         raise UserError(f"label file {label_file} does not exist")
-    rules = LabelRules(charset=load_dictionary(dict_file) if dict_file else None, max_length=max_text_length)
+    rules = LabelRules(charset=load_dictionary(dict_file) if dict_file else None, max_length=max_text_length,
+                       allow_space=allow_space)
     return check_labels(label_file, data_dir, rules, delimiter, check_images)
 
 
@@ -196,16 +202,18 @@ def _read_report(label_file, data_dir, delimiter, dict_file=None, max_text_lengt
               help="Root the image paths are relative to [default: the label file's folder].")
 @click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None, help="Character dictionary.")
 @click.option("--max-text-length", type=click.IntRange(min=1), default=None)
+@click.option("--space/--no-space", "allow_space", default=True, show_default=True,
+              help="Whether labels may hold a space (PaddleOCR's use_space_char); as in augkit generate.")
 @click.option("--no-images", is_flag=True, help="Do not check that the images exist.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the report as JSON.")
 @_user_errors
-def labels_check(label_file, delimiter, data_dir, dict_file, max_text_length, no_images, json_out):
+def labels_check(label_file, delimiter, data_dir, dict_file, max_text_length, allow_space, no_images, json_out):
     """Find what PaddleOCR would drop or mix up: bad lines, characters outside the dictionary,
     over-long labels, duplicate lines, images listed with two labels, missing images.
     Exits 1 when anything was found."""
     from augkit.labels import format_report, report_json
 
-    report = _read_report(label_file, data_dir, delimiter, dict_file, max_text_length, not no_images)
+    report = _read_report(label_file, data_dir, delimiter, dict_file, max_text_length, not no_images, allow_space)
     click.echo(format_report(report))
     if json_out is not None:
         json_out.write_text(report_json(report) + "\n", encoding="utf-8")

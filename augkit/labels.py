@@ -72,18 +72,21 @@ def check_labels(label_file: Path, data_root: Path | None = None, rules: LabelRu
     root = data_root if data_root is not None else label_file.parent
     # Unknown characters are counted per character, so the length and dictionary rules are
     # applied here rather than as rejects in the reader.
-    charset = rules.charset if rules else None
-    max_length = rules.max_length if rules else None
+    rules = rules if rules is not None else LabelRules()
+    max_length = rules.max_length
     for item in read_sources(label_file, delimiter):
         report.lines = max(report.lines, item.line)
         if isinstance(item, Reject):
             _example(report.rejects, report.reject_examples, item.reason, item.line)
             continue
-        bad = sorted({c for c in item.label if charset is not None and c not in charset and c != " "})
+        bad = rules.unknown(item.label)
         if bad:
             _example(report.rejects, report.reject_examples, "characters outside the dictionary", item.line)
             for c in bad:
                 _example(report.unknown_chars, report.unknown_examples, c, item.line)
+            continue
+        if " " in item.label and not rules.space_ok:
+            _example(report.rejects, report.reject_examples, "label contains a space", item.line)
             continue
         if max_length is not None and len(item.label) > max_length:
             _example(report.rejects, report.reject_examples, "label too long", item.line)

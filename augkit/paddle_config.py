@@ -134,9 +134,10 @@ def make_run_config(name: str, data: Path, val: Path | None = None, dict_file: P
     for path, s in summaries.items():
         if s.outside:
             chars = ", ".join(f"{c!r} x{n}" for c, n in sorted(s.outside.items(), key=lambda kv: -kv[1])[:8])
+            space = " and --no-space (this config has use_space_char: false)" if " " in s.outside else ""
             raise UserError(f"{path} has characters outside {dict_path.name} ({chars}; first on line "
                             f"{s.outside_example}); PaddleOCR would skip them silently. Pass --dict with a "
-                            "dictionary that holds them, or regenerate with --dict to reject such lines")
+                            f"dictionary that holds them, or regenerate with --dict{space} to reject such lines")
         if s.lines == 0:
             raise UserError(f"{path} has no usable lines")
     longest = max(s.max_length for s in summaries.values())

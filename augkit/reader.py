@@ -16,6 +16,7 @@ from typing import BinaryIO, Iterator
 from augkit.errors import UserError
 
 DELIMITERS = ("tab", "space")
+SPACE_DETAIL = "--no-space: the model has no space class"
 
 
 @dataclass(frozen=True)
@@ -39,21 +40,38 @@ class Reject:
 
 @dataclass(frozen=True)
 class LabelRules:
-    """What a label must satisfy: a character dictionary and/or a maximum length (PaddleOCR
-    silently drops over-long labels and skips unknown characters, so both are checked here)."""
+    """What a label must satisfy: a character dictionary, a maximum length, and whether it may
+    hold a space (PaddleOCR silently drops over-long labels and skips unknown characters, so
+    all three are checked here).
+
+    `allow_space` mirrors PaddleOCR's `use_space_char`: True adds a space class to any
+    dictionary; False leaves only the dictionary's own space line, if it has one.
+    """
 
     charset: frozenset[str] | None = None
     max_length: int | None = None
     allow_space: bool = True
 
+    @property
+    def space_ok(self) -> bool:
+        """Whether a space in a label can be learnt: allowed, or a line of the dictionary."""
+        return self.allow_space or (self.charset is not None and " " in self.charset)
+
+    def unknown(self, label: str) -> list[str]:
+        """The characters of `label` outside the dictionary (the space is judged by `space_ok`)."""
+        if self.charset is None:
+            return []
+        return sorted({c for c in label if c not in self.charset and c != " "})
+
     def check(self, label: str) -> tuple[str, str] | None:
         """(reason, detail) when `label` breaks a rule, else None."""
         if self.max_length is not None and len(label) > self.max_length:
             return "label too long", f"{len(label)} characters > --max-text-length {self.max_length}"
-        if self.charset is not None:
-            bad = sorted({c for c in label if c not in self.charset and not (c == " " and self.allow_space)})
-            if bad:
-                return "characters outside the dictionary", "".join(bad)
+        bad = self.unknown(label)
+        if bad:
+            return "characters outside the dictionary", "".join(bad)
+        if " " in label and not self.space_ok:
+            return "label contains a space", SPACE_DETAIL
         return None
 
 
