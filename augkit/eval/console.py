@@ -41,7 +41,8 @@ def _run_lines(doc: dict) -> list[str]:
     if run:
         dict_text = f"{run.get('dict', '?')}{' + space' if run.get('space') else ''}"
         lines.append(f"  model     {run.get('model', '?')}   dict {dict_text}")
-        backend = ", ".join(str(run[k]) for k in ("backend", "backend_version", "provider", "precision") if run.get(k))
+        backend = ", ".join(x for x in (" ".join(str(run[k]) for k in ("backend", "backend_version") if run.get(k)),
+                                         run.get("provider"), run.get("precision")) if x)
         lines.append(f"  backend   {backend}   on {run.get('device', '?')}")
         widths = "/".join(str(w) for w in run.get("widths") or [])
         lines.append(f"  input     height {run.get('height', '?')}, width {widths or '?'}, batch {run.get('batch', '?')}")
@@ -66,7 +67,7 @@ def _mrz_lines(m: dict) -> list[str]:
                      f" (ground truth valid {num(cd['gt_valid'])}; wrong length {num(cd['prediction_wrong_length'])})")
         lines.append(f"  wrong readings caught by a check digit {num(cd['caught'])} of {num(cd['wrong'])};"
                      f" passed every check {num(cd['uncaught'])}")
-    worst = sorted(m["fields"], key=lambda f: (f["accuracy"], f["layout"], f["line"]))[:8]
+    worst = sorted((f for f in m["fields"] if f["accuracy"] < 1), key=lambda f: (f["accuracy"], f["layout"], f["line"]))[:8]
     if worst:
         lines.append("  weakest fields  " + ", ".join(
             f"{f['layout']} L{f['line']} {f['field']} {pct(f['accuracy'], 1)}" for f in worst))
