@@ -1,0 +1,55 @@
+"""Loading: a validation label file → samples to score, and the lines that cannot be scored.
+
+Lines are read by augkit's own reader (the same parsing and per-line checks as `generate`);
+images are decoded as PaddleOCR's DecodeImage does in eval (`cv2.imdecode(buf, IMREAD_COLOR)`,
+BGR), not by augkit's own decoder, because alpha and 16-bit images come out differently and the
+score must be the one the deployed model sees. Nothing is dropped silently: every line that is
+not scored becomes a `Reject`, written to REPORT_DIR/rejects.tsv.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from augkit.errors import SampleRejected, UserError
+from augkit.reader import Reject, Source, check_encoding, read_sources
+
+
+def read_samples(labels: str | Path, delimiter: str = "tab") -> tuple[list[Source], list[Reject]]:
+    """Every usable line of the label file (in file order) and every unusable one."""
+    labels = Path(labels)
+    if not labels.is_file():
+        raise UserError(f"label file {labels} does not exist; pass --labels a PaddleOCR label file (path<TAB>label)")
+    check_encoding(labels)
+    sources: list[Source] = []
+    rejects: list[Reject] = []
+    for item in read_sources(labels, delimiter):
+        (sources if isinstance(item, Source) else rejects).append(item)
+    return sources, rejects
+
+
+def read_image(data_dir: str | Path, rel_path: str) -> np.ndarray:
+    """The crop at `rel_path` as PaddleOCR's eval loader decodes it (uint8 BGR, EXIF applied)."""
+    # The path read is the one the reader checked: `..` collapsed lexically (as generate does).
+    path = os.path.join(data_dir, os.path.normpath(rel_path))
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise SampleRejected("missing image", rel_path) from None
+    except IsADirectoryError:
+        raise SampleRejected("missing image", f"{rel_path} is a folder") from None
+    except OSError as exc:
+        raise SampleRejected("unreadable image", f"{rel_path}: {exc.strerror}") from None
+    if not data:
+        raise SampleRejected("empty image file", rel_path)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SampleRejected("undecodable image", f"{rel_path}: not a readable JPEG/PNG/BMP/TIFF/WebP, or truncated")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise SampleRejected("image of zero size", rel_path)
+    return image
