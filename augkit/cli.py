@@ -248,6 +248,80 @@ def labels_split(label_file, delimiter, val_fraction, seed, train_out, val_out):
     click.echo(f"{counts['train']:,} lines to {train_out}, {counts['val']:,} to {val_out}{skipped}")
 
 
+@cli.command("eval")
+@click.option("--model", "models", type=click.Path(path_type=Path), multiple=True,
+              help="ONNX model or TensorRT engine (.engine/.plan/.trt); repeat for one engine per width.")
+@click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None,
+              help="The model's character dictionary [default: the one stored in the ONNX model, if any].")
+@click.option("--space/--no-space", default=None,
+              help="Whether the model has a space class after the dictionary [default: whichever matches its class count].")
+@click.option("--labels", type=click.Path(path_type=Path), default=None, help="Validation label file (path<TAB>label).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Root the image paths are relative to [default: the label file's folder].")
+@click.option("--delimiter", type=click.Choice(["tab", "space"]), default="tab", show_default=True)
+@click.option("--height", type=click.IntRange(min=1), default=48, show_default=True, help="Model input height.")
+@click.option("--width", "widths", type=click.IntRange(min=1), multiple=True,
+              help="Model input width; repeat for width buckets [default: the model's fixed width, else 320].")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Batch size; partial batches are zero-padded to it.")
+@click.option("--backend", type=click.Choice(["auto", "onnxruntime", "tensorrt"]), default="auto", show_default=True,
+              help="auto: TensorRT for engines, ONNX Runtime for .onnx.")
+@click.option("--ignore-space", is_flag=True, help="Score with spaces removed.")
+@click.option("--ignore-case", is_flag=True, help="Score case-insensitively.")
+@click.option("--mrz", is_flag=True, help="Also score ICAO 9303 MRZ check digits and fields.")
+@click.option("--warmup", type=click.IntRange(min=1), default=2, show_default=True, help="Untimed batches per width.")
+@click.option("--no-prefetch", is_flag=True, help="Preprocess in the main thread (no overlap with the model).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder to write.")
+@click.option("--compare", type=click.Path(path_type=Path), nargs=2, default=None, metavar="A B",
+              help="Compare two predictions files (or report folders) sample by sample instead.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, widths, batch, backend, ignore_space,
+                 ignore_case, mrz, warmup, no_prefetch, out, compare, quiet):
+    """Score a recognition model through ONNX Runtime or TensorRT: predictions.jsonl, metrics.json,
+    a console table and report.html in --out; or, with --compare A B, what changed between two runs."""
+    if compare:
+        from augkit.eval.compare import compare_predictions, format_compare_table
+
+        click.echo(format_compare_table(compare_predictions(compare[0], compare[1], ignore_space=ignore_space,
+                                                            ignore_case=ignore_case)))
+        return
+    missing = [name for name, value in (("--model", models), ("--labels", labels), ("--out", out)) if not value]
+    if missing:
+        raise UserError(f"augkit eval needs {', '.join(missing)} (or --compare A B)")
+    from augkit.eval.metrics import format_console_table
+    from augkit.eval.pipeline import EvalConfig, evaluate
+
+    config = EvalConfig(models=tuple(models), labels=labels, out=out, dict_file=dict_file, space=space,
+                        data_dir=data_dir, height=height, widths=tuple(widths), batch=batch, backend=backend,
+                        ignore_space=ignore_space, ignore_case=ignore_case, mrz=mrz, delimiter=delimiter,
+                        warmup=warmup, prefetch=not no_prefetch)
+    document = evaluate(config, progress=not quiet)
+    click.echo(format_console_table(document))
+    click.echo(f"wrote {out}/predictions.jsonl, metrics.json, rejects.tsv and report.html")
+
+
+@cli.command("build-engine")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--height", type=click.IntRange(min=1), default=48, show_default=True)
+@click.option("--width", type=click.IntRange(min=1), required=True, help="Input width of this engine.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Largest batch (the profile's opt and max; min is 1).")
+@click.option("--fp16", is_flag=True, help="FP16 engine (TensorRT 10: builder flag; TensorRT 11: the model must be FP16).")
+@click.option("--timing-cache", type=click.Path(path_type=Path), default=None,
+              help="Timing cache file, read before and written after the build.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Engine file to write.")
+@_user_errors
+def build_engine_command(model, height, width, max_batch, fp16, timing_cache, out):
+    """Build a TensorRT engine from an ONNX recognition model for one input shape (needs TensorRT)."""
+    from augkit.eval.engine import build_engine
+
+    record = build_engine(model, out, height=height, width=width, max_batch=max_batch, fp16=fp16,
+                          timing_cache=timing_cache)
+    click.echo(f"wrote {out} (TensorRT {record['tensorrt_version']}, {record['precision']}, batch 1..{max_batch}, "
+               f"{height}x{width}, {record['build_seconds']} s) and {out}.json")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="augkit")
