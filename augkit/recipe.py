@@ -173,17 +173,17 @@ class VariantPlan:
     def __post_init__(self):
         if self.n_strong < 0 or self.n_weak < 0 or self.n_strong + self.n_weak == 0:
             raise UserError("--strong and --weak must be >= 0 and make at least one variant")
+        variants = tuple((self.strong, VariantContext(variant=v, index=v - 1)) if v <= self.n_strong
+                         else (self.weak, VariantContext(variant=v, index=v - 1 - self.n_strong))
+                         for v in range(1, self.n_strong + self.n_weak + 1))
+        object.__setattr__(self, "_variants", variants)  # built once: the plan is walked per source
 
     @property
     def total(self) -> int:
         return self.n_strong + self.n_weak
 
     def __iter__(self) -> Iterator[tuple[Recipe, VariantContext]]:
-        for v in range(1, self.total + 1):
-            if v <= self.n_strong:
-                yield self.strong, VariantContext(variant=v, index=v - 1)
-            else:
-                yield self.weak, VariantContext(variant=v, index=v - 1 - self.n_strong)
+        return iter(self._variants)
 
     def describe(self) -> dict[str, Any]:
         return {"strong": self.n_strong, "weak": self.n_weak,

@@ -25,6 +25,7 @@ from augkit.writer import reject_row as write_reject_row
 
 
 _PLANS: dict[str, VariantPlan] = {}
+_MANIFEST_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder, not one per image
 
 
 def variant_plan(config: GenerateConfig) -> VariantPlan:
@@ -107,8 +108,8 @@ def _write_variants(config, plan, source, image, out: Path, made_folders: set, m
         timing["augment"] += t1 - t0
         timing["encode"] += t2 - t1
         timing["write"] += t3 - t2
-        manifest.append(json.dumps({"image": rel, "line": source.line, "source": source.path, "variant": ctx.variant,
-                                    "recipe": recipe.name, "size": [variant.shape[1], variant.shape[0]],
-                                    "steps": applied}, ensure_ascii=False, separators=(",", ":")))
+        manifest.append(_MANIFEST_JSON.encode({"image": rel, "line": source.line, "source": source.path,
+                                               "variant": ctx.variant, "recipe": recipe.name,
+                                               "size": [variant.shape[1], variant.shape[0]], "steps": applied}))
         written.append(rel)
     return written

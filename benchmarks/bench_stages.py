@@ -12,6 +12,15 @@ probability draws and sampling included), for the recipe's first variant (index 
 cylindrical warp runs) and a later one (index 1: it does not), plus the mean per variant over
 a 7-strong/3-weak `VariantPlan`. Every figure is the median over repeats, in microseconds,
 single process (OpenCV may use its own threads; the header says how many).
+
+    python benchmarks/bench_stages.py --crops DIR     # where one worker's time goes, on real crops
+
+With `--crops DIR` (DIR/labels.txt, paths relative to DIR, e.g. the benchmark crops of
+bench_generate.py) it instead makes every variant of every crop as `augkit generate` does (the
+7 strong + 3 weak plan, seed 0, OpenCV on one thread as in a worker) and prints, per stage, the
+calls, the mean microseconds per call and per output image, and the share of the time; beside
+them seeding, sampling and recipe overhead (the recipe time no stage's `apply` accounts for),
+and JPEG encoding (quality 95). Best of `--passes` passes over all crops (default 3).
 """
 
 from __future__ import annotations
@@ -102,13 +111,83 @@ def bench_plan(plan: VariantPlan, image: np.ndarray, repeats: int, seed: int) ->
     return median_us(times)
 
 
+def _timed(stage, totals: dict, counts: dict):
+    """`stage.apply`, adding its time to totals[name] (an instance attribute shadows the method)."""
+    apply = type(stage).apply.__get__(stage)
+
+    def timed(image, params):
+        t0 = time.perf_counter()
+        out = apply(image, params)
+        totals[stage.name] = totals.get(stage.name, 0.0) + time.perf_counter() - t0
+        counts[stage.name] = counts.get(stage.name, 0) + 1
+        return out
+
+    return timed
+
+
+def breakdown(crops_dir: Path, passes: int) -> None:
+    """Per-stage time of one worker making the 7 strong + 3 weak variants of every crop."""
+    from augkit.codec import encode_jpeg, read_source_image
+
+    rows = [x.split("\t", 1)[0] for x in (crops_dir / "labels.txt").read_text(encoding="utf-8-sig").splitlines()
+            if x.strip()]
+    images = [read_source_image(str(crops_dir), rel) for rel in rows]
+    plan = VariantPlan(strong=load_recipe("strong"), weak=load_recipe("weak"), n_strong=7, n_weak=3)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    best = None
+    for _ in range(passes):
+        totals: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for recipe in (plan.strong, plan.weak):
+            for step in recipe.steps:
+                step.stage.apply = _timed(step.stage, totals, counts)
+        recipe_s = encode_s = 0.0
+        t_all = time.perf_counter()
+        for line, image in enumerate(images, start=1):
+            for recipe, ctx in plan:
+                t0 = time.perf_counter()
+                variant, _ = recipe.apply(image, 0, line, ctx)
+                t1 = time.perf_counter()
+                encode_jpeg(variant, 95)
+                encode_s += time.perf_counter() - t1
+                recipe_s += t1 - t0
+        wall = time.perf_counter() - t_all
+        if best is None or wall < best[0]:
+            best = (wall, totals, counts, recipe_s, encode_s)
+    cv2.setNumThreads(threads)
+    wall, totals, counts, recipe_s, encode_s = best
+    n = len(images) * plan.total
+    print(f"# augkit per-stage time on real crops  {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"# CPU: {cpu_name()}  |  python {platform.python_version()}  |  numpy {np.__version__}  |  opencv "
+          f"{cv2.__version__} (1 thread)")
+    print(f"# {len(images)} crops from {crops_dir} x 10 variants (7 strong + 3 weak) = {n:,} images; best of "
+          f"{passes} passes: {wall:.2f} s, {n / wall:,.0f} images/s (augment + encode, no file I/O)")
+    print(f"{'part':<28}{'calls':>8}{'us/call':>10}{'us/image':>10}{'share':>8}")
+    print("-" * 64)
+    parts = [(name, counts[name], totals[name]) for name in sorted(totals, key=totals.get, reverse=True)]
+    parts.append(("seeding, sampling, recipe", n, recipe_s - sum(totals.values())))
+    parts.append(("JPEG encode (q95)", n, encode_s))
+    for name, calls, seconds in parts:
+        print(f"{name:<28}{calls:>8,}{seconds / calls * 1e6:>10.1f}{seconds / n * 1e6:>10.1f}{seconds / wall:>8.1%}")
+    print(f"{'total':<28}{n:>8,}{'':>10}{wall / n * 1e6:>10.1f}{1:>8.0%}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200, help="timed calls per row and size (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the parameter draws (default 0)")
+    parser.add_argument("--crops", type=Path, default=None,
+                        help="folder with labels.txt: print the per-stage split of one worker's time on these crops")
+    parser.add_argument("--passes", type=int, default=3, help="--crops: passes over all crops, best reported")
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
+    if args.repeats < 1 or args.passes < 1:
+        parser.error("--repeats and --passes must be >= 1")
+    if args.crops is not None:
+        if not (args.crops / "labels.txt").is_file():
+            parser.error(f"--crops {args.crops} holds no labels.txt")
+        breakdown(args.crops, args.passes)
+        return
 
     crops = {f"{h}x{w}": make_crop(h, w) for h, w in SIZES}
     strong, weak = load_recipe("strong"), load_recipe("weak")

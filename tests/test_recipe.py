@@ -155,5 +155,27 @@ def test_step_streams_match_standalone_step_generators():
 
     streams = StepStreams(3, 4, 5, n_steps=7)
     for i in (0, 2, 6):
+        a, b = streams.step(i), step_rng(3, 4, 5, i)
+        assert [a.random(), a.uniform(2, 3), a.integers(10)] == [b.random(), b.uniform(2, 3), b.integers(10)]
         assert np.array_equal(streams.step(i).random(4), step_rng(3, 4, 5, i).random(4))
     assert not np.array_equal(step_rng(3, 4, 5, 0).random(4), step_rng(3, 4, 5, 1).random(4))
+
+
+def test_step_draws_behave_like_a_generator():
+    """Direct draws from the hash words stay in range and are uniform; beyond them, and for
+    arrays or other methods, the step's fallback generator takes over, deterministically."""
+    from augkit.seeding import step_rng
+
+    draws = [step_rng(1, line, 2, 3) for line in range(4000)]
+    u = np.array([d.random() for d in draws])
+    lo_hi = np.array([d.uniform(-3, 3) for d in draws])
+    k = np.array([d.integers(5, 8) for d in draws])
+    big = [d.integers(0, 2**63) for d in draws]
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.015
+    assert -3 <= lo_hi.min() and lo_hi.max() < 3
+    assert set(k.tolist()) == {5, 6, 7} and np.bincount(k)[5:].min() > 1200
+    assert all(isinstance(x, int) and 0 <= x < 2**63 for x in big) and len(set(big)) == len(big)
+    # the four direct draws are used up: the next ones (and any other method) come from the fallback
+    first, again = step_rng(9, 9, 9, 0), step_rng(9, 9, 9, 0)
+    assert [first.random() for _ in range(7)] == [again.random() for _ in range(7)]
+    assert first.normal() == again.normal() and first.choice(100) == again.choice(100)

@@ -84,6 +84,21 @@ def test_rotation_keeps_every_glyph_pixel(angle):
         assert corner.max() > 100
 
 
+@pytest.mark.parametrize("shape", [(48, 792), (32, 125), (64, 640), (1, 1), (3, 40), (40, 3)])
+@pytest.mark.parametrize("angle", [-3.0, -0.37, 0.0, 1.9, 3.0, 45.0, -90.0])
+def test_rotation_margin_changes_no_pixel(shape, angle):
+    """The replicated margin rotate_grow adds for speed gives exactly the pixels of a plain
+    bilinear, replicate-border warpAffine onto the grown canvas (the stage's definition)."""
+    h, w = shape
+    image = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    new_w, new_h = rotated_size(w, h, angle)
+    m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
+    m[0, 2] += (new_w - w) / 2.0
+    m[1, 2] += (new_h - h) / 2.0
+    plain = cv2.warpAffine(image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert np.array_equal(STAGES["rotate"]().apply(image, {"angle": angle}), plain)
+
+
 def test_same_size_rotation_would_cut_glyphs():
     """The check above can fail: rotating onto the original canvas loses corner ink."""
     mask = _glyph_mask()
@@ -190,6 +205,29 @@ def test_noise_sigma_on_flat_grey(variance):
     assert abs(corr) < 0.02
 
 
+def test_noise_is_independent_between_neighbours_and_images():
+    image = np.full((64, 400, 3), 128, np.uint8)
+    stage = STAGES["gaussian_noise"]()
+    a = stage.apply(image, {"sigma": 8.0, "noise_seed": 11}).astype(np.float64) - 128
+    b = stage.apply(image, {"sigma": 8.0, "noise_seed": 12}).astype(np.float64) - 128
+    for x, y in ((a[:, 1:], a[:, :-1]), (a[1:], a[:-1]), (a, b)):  # right, lower neighbour; another seed
+        assert abs(np.corrcoef(x.ravel(), y.ravel())[0, 1]) < 0.02
+    # Gaussian shape: |round(8 z)| <= 8 and <= 16 exactly when |z| < 8.5 / 8 and < 16.5 / 8
+    for within, z in ((8.0, 8.5 / 8), (16.0, 16.5 / 8)):
+        assert np.mean(np.abs(a) <= within) == pytest.approx(math.erf(z / math.sqrt(2)), abs=0.01)
+
+
+def test_noise_on_an_image_larger_than_the_table_run():
+    from augkit.stages.photometric import NOISE_TABLE_SIZE
+
+    image = np.full((NOISE_TABLE_SIZE // 4 // 3 // 1000 + 1, 1000, 3), 128, np.uint8)
+    params = {"sigma": 5.0, "noise_seed": 3}
+    out = STAGES["gaussian_noise"]().apply(image, params)
+    assert np.array_equal(out, STAGES["gaussian_noise"]().apply(image, params))
+    noise = out.astype(np.float64) - 128
+    assert noise.std() == pytest.approx(5.0, rel=0.03) and abs(noise.mean()) < 0.05
+
+
 def test_noise_saturates():
     image = np.zeros((50, 50, 3), np.uint8)
     out = STAGES["gaussian_noise"]().apply(image, {"sigma": 8.0, "noise_seed": 5})
@@ -207,7 +245,10 @@ def test_pixelate_sizes():
     image = text_line(320, 48)
     out = STAGES["pixelate"]().apply(image, {"scale": 0.3})
     small = cv2.resize(image, (96, 14), interpolation=cv2.INTER_LINEAR)
-    assert np.array_equal(out, cv2.resize(small, (320, 48), interpolation=cv2.INTER_NEAREST))
+    # enlarged with nearest: every pixel takes the small pixel its centre falls in
+    rows = ((np.arange(48) + 0.5) * 14 / 48).astype(int)
+    cols = ((np.arange(320) + 0.5) * 96 / 320).astype(int)
+    assert np.array_equal(out, small[rows][:, cols])
     tiny = np.full((2, 2, 3), 9, np.uint8)
     assert STAGES["pixelate"]().apply(tiny, {"scale": 0.3}).shape == (2, 2, 3)
 
@@ -221,6 +262,22 @@ def test_motion_blur_kernel_is_a_normalised_line(size):
         assert k.shape == (size, size) and k.sum() == pytest.approx(1.0)
     assert np.count_nonzero(line_kernel(size, 0.0)[(size - 1) // 2]) == size
     assert np.count_nonzero(line_kernel(size, 0.0)) == size
+
+
+def test_motion_blur_kernels_off_the_grid_and_their_centroid():
+    from augkit.stages.blur import MIN_WEIGHT, line_kernel
+
+    for angle in (0.0, 33.3, 33.33, 90.0, 127.45, 179.9):
+        k = line_kernel(7, angle).astype(np.float64)
+        assert k.sum() == pytest.approx(1.0) and k[k > 0].min() >= MIN_WEIGHT
+        ys, xs = np.mgrid[0:7, 0:7]
+        assert (k * xs).sum() == pytest.approx(3.0, abs=1e-6) and (k * ys).sum() == pytest.approx(3.0, abs=1e-6)
+        # the weight lies along the line: its principal direction is the angle
+        cov = np.cov(np.stack([xs.ravel() - 3, 3 - ys.ravel()]), aweights=k.ravel())
+        direction = np.linalg.eigh(cov)[1][:, -1]
+        found = math.degrees(math.atan2(direction[1], direction[0])) % 180.0
+        assert min(abs(found - angle), 180 - abs(found - angle)) < 2.0
+    assert np.allclose(line_kernel(5, 33.33), line_kernel(5, 33.3), atol=0.02)
 
 
 @pytest.mark.parametrize("name,options", [

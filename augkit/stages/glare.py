@@ -36,10 +36,11 @@ class SectionedGlare(Stage):
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         h, w = image.shape[:2]
         x0, x1, overlay = glare_overlay(h, w, params["section"], self.grid, self.kernel)
+        # Rounding the overlay before a saturating 8-bit add gives round(pixel + overlay) for
+        # integer pixels (ties aside): the float sum, at a quarter of the cost.
+        weighted = cv2.convertScaleAbs(overlay, alpha=params["alpha"])  # overlay >= 0: rounds, saturates
         out = image.copy()
-        band = out[:, x0:x1].astype(np.float32)
-        band += (overlay * np.float32(params["alpha"]))[:, :, None]
-        out[:, x0:x1] = cv2.convertScaleAbs(np.clip(band, 0.0, 255.0, out=band))
+        out[:, x0:x1] = cv2.add(image[:, x0:x1], cv2.cvtColor(weighted, cv2.COLOR_GRAY2BGR))
         return out
 
 
