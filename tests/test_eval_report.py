@@ -140,3 +140,17 @@ def test_missing_or_broken_inputs_are_user_errors(tmp_path):
     (report_dir / "metrics.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(UserError, match="metrics.json is not valid JSON"):
         write_report(report_dir)
+
+
+def test_one_engine_per_width_names_every_engine(report_dir):
+    path = report_dir / "metrics.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["run"]["models"] = [{"path": "/e/rec_320.engine", "sha256": "aa", "widths": [320]},
+                            {"path": "/e/rec_640.engine", "sha256": "bb", "widths": [640]}]
+    doc["run"]["time_steps"] = {"320": 40, "640": 80}
+    doc["timing"]["latency_scope"] = "one batch: model + CTC decode"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    text = " ".join(parse(write_report(report_dir).read_text(encoding="utf-8")).text)
+    assert "augkit eval · rec_320.engine, rec_640.engine" in text
+    assert "model, width 320" in text and "/e/rec_640.engine (sha256 bb)" in text
+    assert "width 320: 40, width 640: 80" in text and "one batch: model + CTC decode" in text

@@ -39,8 +39,8 @@ def _run_lines(doc: dict) -> list[str]:
         lines.append(f"augkit eval: {num(counts.get('scored'))} samples scored, "
                      f"{num(counts.get('rejected', 0))} rejected (see rejects.tsv), of {num(counts.get('lines'))} lines")
     if run:
-        dict_text = f"{run.get('dict', '?')}{' + space' if run.get('space') else ''}"
-        lines.append(f"  model     {run.get('model', '?')}   dict {dict_text}")
+        lines.append(f"  model     {run.get('model', '?')}")
+        lines.append(f"  dict      {run.get('dict', '?')}{' + space' if run.get('space') else ''}")
         backend = ", ".join(x for x in (" ".join(str(run[k]) for k in ("backend", "backend_version") if run.get(k)),
                                          run.get("provider"), run.get("precision")) if x)
         lines.append(f"  backend   {backend}   on {run.get('device', '?')}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from augkit.errors import UserError
@@ -54,14 +54,24 @@ class Scored:
     row: dict
     gt: str
     prediction: str
-    ops: list[Op]
-    distance: int
     word_distance: int
     gt_words: int
+    _ops: list[Op] | None = field(default=None, repr=False)
 
     @property
     def correct(self) -> bool:
         return self.gt == self.prediction
+
+    @property
+    def ops(self) -> list[Op]:
+        """The alignment of ground truth to prediction (made when first asked for)."""
+        if self._ops is None:
+            self._ops = align(self.gt, self.prediction)
+        return self._ops
+
+    @property
+    def distance(self) -> int:
+        return 0 if self.correct else sum(k != MATCH for k, _, _ in self.ops)
 
     @property
     def norm_distance(self) -> float:
@@ -75,14 +85,13 @@ class Scored:
 
 
 def score(predictions: Iterable[dict], normalisation: Normalisation) -> list[Scored]:
-    """Every prediction normalised and aligned to its ground truth."""
+    """Every prediction normalised and compared with its ground truth."""
     out = []
     for row in predictions:
         gt, pred = normalisation.apply(row["gt"]), normalisation.apply(row["prediction"])
-        ops = align(gt, pred)
-        gt_words, pred_words = normalisation.words(row["gt"]), normalisation.words(row["prediction"])
-        out.append(Scored(row, gt, pred, ops, sum(k != MATCH for k, _, _ in ops),
-                          distance(gt_words, pred_words), len(gt_words)))
+        gt_words = normalisation.words(row["gt"])
+        word_distance = 0 if row["gt"] == row["prediction"] else distance(gt_words, normalisation.words(row["prediction"]))
+        out.append(Scored(row, gt, pred, word_distance, len(gt_words)))
     return out
 
 
@@ -143,7 +152,11 @@ def by_character(scored: list[Scored]) -> tuple[list[dict], Counter]:
     with "" standing for nothing (a deletion or an insertion)."""
     stats: dict[str, Counter] = defaultdict(Counter)
     confusions: Counter = Counter()
+    read_right: Counter = Counter()    # characters of exactly right predictions: all matched
     for s in scored:
+        if s.correct:
+            read_right.update(s.gt)
+            continue
         for kind, g, p in s.ops:
             if g is not None:
                 stats[g]["count"] += 1
@@ -159,6 +172,8 @@ def by_character(scored: list[Scored]) -> tuple[list[dict], Counter]:
             elif kind == INS:
                 stats[p]["inserted"] += 1
             confusions[(g or "", p or "")] += 1
+    for char, n in read_right.items():
+        stats[char].update(count=n, correct=n, predicted=n)
     rows = []
     for char, c in stats.items():
         rows.append({"char": char, "count": c["count"], "correct": c["correct"], "substituted": c["substituted"],
@@ -190,14 +205,16 @@ def compute_metrics(predictions: list[dict], *, ignore_space: bool = False, igno
     normalisation = Normalisation(ignore_space=ignore_space, ignore_case=ignore_case)
     scored = score(predictions, normalisation)
     chars, confusions = by_character(scored)
-    kinds = Counter(kind for s in scored for kind, _, _ in s.ops)
+    errors = dict.fromkeys(("substitutions", "deletions", "insertions"), 0)
+    for (g, p), n in confusions.items():
+        errors["substitutions" if g and p else "deletions" if g else "insertions"] += n
     flag_counts, flag_groups = by_flag(scored)
     right = [float(s.row.get("confidence", 0.0)) for s in scored if s.correct]
     wrong = [float(s.row.get("confidence", 0.0)) for s in scored if not s.correct]
     out = {
         "normalisation": normalisation.describe(),
         **totals(scored),
-        "errors": {"substitutions": kinds[SUB], "deletions": kinds[DEL], "insertions": kinds[INS]},
+        "errors": errors,
         "confidence": {"mean_correct": _ratio(sum(right), len(right)), "mean_wrong": _ratio(sum(wrong), len(wrong))},
         "by_length": by_length(scored),
         "by_character": chars,

@@ -46,7 +46,7 @@ def mrz_metrics(predictions: list[dict]) -> dict:
         lines[where] += 1
         lines_right[where] += gt == pred
         gt_fields = mrz.line_fields(gt, layout, index)
-        pred_fields = mrz.line_fields(pred, layout, index)
+        pred_fields = gt_fields if pred == gt else mrz.line_fields(pred, layout, index)
         for name, value in gt_fields.items():
             fields_n[(layout, index, name)] += 1
             fields_right[(layout, index, name)] += pred_fields[name] == value
@@ -54,7 +54,7 @@ def mrz_metrics(predictions: list[dict]) -> dict:
         if not gt_checks:
             continue
         right_length = len(pred) == mrz.LAYOUTS[layout][1]
-        pred_checks = mrz.check_line(pred, layout, index)
+        pred_checks = gt_checks if pred == gt else mrz.check_line(pred, layout, index)
         for name, ok in gt_checks.items():
             checks_n[(layout, index, name)] += 1
             checks_gt[(layout, index, name)] += ok

@@ -30,10 +30,10 @@ main{max-width:1240px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:22px;margin:0 0 2px}h2{font-size:17px;margin:34px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--line)}
 h3{font-size:14px;margin:16px 0 6px}
 .sub{color:var(--muted)}nav{margin:8px 0 0;font-size:13px}nav a{color:#1565c0;margin-right:14px;text-decoration:none}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0 6px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0 18px}
 .card{flex:1 1 0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:140px}
 .card .v{font-size:28px;font-weight:700;line-height:1.2;white-space:nowrap}.card .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.card .d{font-size:12px;color:var(--muted)}.card.main .v{font-size:38px}
+.card .d{font-size:12px;color:var(--muted)}.card.main{flex-grow:1.5;min-width:200px}.card.main .v{font-size:38px}
 .good{color:var(--good)}.bad{color:var(--bad)}.mid{color:var(--mid)}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:18px 28px}
 .panel{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 16px}
@@ -130,11 +130,20 @@ def _headline(doc: dict) -> str:
 
 def _run_info(doc: dict) -> str:
     run, m = doc.get("run") or {}, doc["metrics"]
-    rows = [("model", run.get("model")), ("model sha256", run.get("model_sha256")),
+    models = run.get("models") or []
+    if len(models) > 1:   # one engine per width
+        model_rows = [(f"model, width {'/'.join(map(str, m.get('widths') or []))}", f'{m.get("path")} (sha256 {m.get("sha256")})')
+                      for m in models]
+    else:
+        model_rows = [("model", run.get("model")), ("model sha256", run.get("model_sha256"))]
+    steps = run.get("time_steps") or {}
+    rows = [*model_rows,
             ("dictionary", (f'{run["dict"]}{" + space class" if run.get("space") else ""}' if run.get("dict") else None)),
             ("labels", run.get("labels")), ("data dir", run.get("data_dir")),
             ("input", (f'height {run.get("height")} × width {"/".join(map(str, run.get("widths") or []))}, batch {run.get("batch")}'
                        if run.get("height") else None)),
+            ("classes", run.get("classes")),
+            ("CTC time steps", ", ".join(f"width {w}: {n}" for w, n in steps.items()) or None),
             ("backend", " ".join(str(run[k]) for k in ("backend", "backend_version") if run.get(k)) or None),
             ("provider", run.get("provider")), ("precision", run.get("precision")), ("device", run.get("device")),
             ("normalisation", ", ".join(m["normalisation"]["applied"])),
@@ -160,7 +169,9 @@ def _timing(doc: dict) -> str:
     stages = t.get("stages_ms") or {}
     rows += [[f"per batch: {k}", "not measured by this backend" if v is None else f"{v:.3f} ms"] for k, v in stages.items()]
     chart = charts.stacked_bar([(k, v) for k, v in stages.items() if v], label="time per batch by stage") if stages else ""
-    return f'<div class="panel"><h3>Timing</h3>{_table(["", ""], rows)}<div style="margin-top:10px">{chart}</div></div>'
+    notes = "".join(f'<p class="note">{escape(t[k])}</p>' for k in ("latency_scope", "stages_scope") if t.get(k))
+    return (f'<div class="panel"><h3>Timing</h3>{_table(["", ""], rows)}<div style="margin-top:10px">{chart}</div>'
+            f'{notes}</div>')
 
 
 def _by_length(m: dict) -> str:
@@ -249,8 +260,10 @@ def render(doc: dict, scored, rejects: list[dict], data_dir: Path | None, *, n_w
            n_confident: int = CONFIDENT) -> str:
     """The report page as an HTML string."""
     m, run = doc["metrics"], doc.get("run") or {}
-    model = Path(run["model"]).name if run.get("model") else "predictions"
-    backend = ", ".join(str(run[k]) for k in ("backend", "backend_version", "precision", "device") if run.get(k))
+    names = [Path(m["path"]).name for m in run.get("models") or [] if m.get("path")]
+    model = ", ".join(names) or (Path(run["model"]).name if run.get("model") else "predictions")
+    backend = ", ".join(x for x in (" ".join(str(run[k]) for k in ("backend", "backend_version") if run.get(k)),
+                                     run.get("provider"), run.get("precision"), run.get("device")) if x)
     worst_html = "".join(example_html(s, data_dir) for s in worst(scored, n_worst)) or '<p class="note">No wrong predictions.</p>'
     confident_html = "".join(example_html(s, data_dir) for s in confident_mistakes(scored, n_confident))
     legend = ('<p class="note legend"><span style="background:#ffe0b2">replaced</span>'
