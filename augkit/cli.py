@@ -149,6 +149,64 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
                f"{' listed in rejects.tsv' if c['rejects'] else ''})")
 
 
+@cli.command()
+@click.option("--kind", type=click.Choice(["mrz", "bz", "korean-name", "text"]), required=True,
+              help="mrz: ICAO 9303 zones, one crop per line; bz: passport data-page fields; korean-name: Hangul "
+                   "names; text: the lines of --corpus.")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Items to make (mrz: documents, of 2 or 3 line crops each) [required]; with --kind text: crops "
+                   "per corpus line [default: 1].")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="UTF-8 text file, one text per line (--kind text).")
+@click.option("--font", "fonts", type=click.Path(path_type=Path), multiple=True,
+              help="Font file to render with (repeatable) [default: OCR-B (bundled) for MRZ; DejaVu/Liberation and "
+                   "Nanum/Noto CJK from the system font folders].")
+@click.option("--height", type=click.IntRange(16, 512), default=48, show_default=True, help="Crop height in pixels.")
+@click.option("--mrz-layout", "mrz_layouts", type=click.Choice(["TD1", "TD2", "TD3"]), multiple=True,
+              help="MRZ layouts to draw from (repeatable) [default: all three].")
+@click.option("--romanised", is_flag=True, help="korean-name: also write each name's romanised line as a crop.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed; same seed, same bytes.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output root (PaddleOCR data_dir).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (loky) or cluster slots.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Items (or corpus lines) per shard (unit of work and of resume).")
+@click.option("--max-per-folder", type=click.IntRange(min=1), default=500_000, show_default=True, help="Most images in one images_NNNNN folder.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Fraction of items (all crops of one item together) written to val.txt.")
+@click.option("--max-error-rate", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
+              help="Fail the run when more than this fraction of items is rejected.")
+@click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
+@click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, seed, out, workers, shard_size, max_per_folder,
+          jpeg_quality, val_fraction, max_error_rate, backend, address, quiet):
+    """Render labelled text-line crops (MRZ lines, BZ fields, Korean names, corpus lines) in augkit
+    generate's output layout, deterministically and resumably."""
+    from augkit.synth.config import make_synth_config
+    from augkit.synth.run import synth as run
+
+    if count is None:
+        if kind != "text":
+            raise UserError(f"--kind {kind} needs --count N (how many items to make)")
+        count = 1
+    options = {"mrz_layouts": tuple(mrz_layouts)} if mrz_layouts else {}
+    config = make_synth_config(kind, count, out, fonts=list(fonts), corpus=corpus, seed=seed, height=height,
+                               romanised=romanised, shard_size=shard_size, max_per_folder=max_per_folder,
+                               jpeg_quality=jpeg_quality, val_fraction=val_fraction, **options)
+    summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
+                  progress=not quiet)
+    c = summary["counts"]
+    if summary.get("already_complete"):
+        click.echo(f"already complete: {out} holds {c['images']:,} crops of {c['sources']:,} items; nothing to do")
+        return
+    t = summary["timings"]["wall_seconds_this_invocation"]
+    click.echo(f"wrote {c['images']:,} crops of {c['sources']:,} items to {out} in {t:.1f} s "
+               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, {c['rejects']:,} rejects"
+               f"{' listed in rejects.tsv' if c['rejects'] else ''})")
+
+
 @cli.command("config")
 @click.argument("name")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Output root of augkit generate.")

@@ -1,0 +1,135 @@
+"""The synth shard worker: make a shard's items, render their crops, write them.
+
+`synth_shard(config, shard)` is the unit of parallel work, like generate's `run_shard`: a plain
+function of two small picklable values, callable directly in a test, identical under loky, Ray
+and Dask, returning the shard's done-marker. Every item draws its content from
+`item_rng(seed, item, 0)` and the look of its crop c from `item_rng(seed, item, c)`, so output
+bytes depend on neither workers nor shard size.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+
+from augkit.codec import encode_jpeg
+from augkit.errors import SampleRejected
+from augkit.plan import Shard
+from augkit.reader import Reject
+from augkit.seeding import item_rng
+from augkit.split import in_validation, source_key
+from augkit.synth.config import SynthConfig
+from augkit.synth.content import make_item
+from augkit.synth.corpus import read_texts, script_of
+from augkit.synth.fonts import FontRef, covers, missing
+from augkit.synth.render import render_line, sample_style
+from augkit.writer import finish_shard, image_relpath, reject_row, write_image
+
+
+def synth_shard(config: SynthConfig, shard: Shard) -> dict:
+    """Make every item of the shard; write its images and parts, then its done-marker."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # one shard per process: OpenCV's own pool would only oversubscribe
+    try:
+        return _synth_shard(config, shard)
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _synth_shard(config: SynthConfig, shard: Shard) -> dict:
+    started = time.perf_counter()
+    out = Path(config.out)
+    timing = {"content": 0.0, "render": 0.0, "encode": 0.0, "write": 0.0}
+    labels, rejects, manifest = [], [], []
+    counts = {"lines": shard.n_lines, "sources": 0, "images": 0, "rejects": 0, "val_sources": 0}
+    made_folders: set[str] = set()
+    t = time.perf_counter()
+    for item in _items(config, shard):
+        timing["content"] += time.perf_counter() - t
+        if isinstance(item, Reject):
+            rejects.append(reject_row(item.line, item.path, item.reason, item.detail))
+            t = time.perf_counter()
+            continue
+        number, lines, record = item
+        try:
+            crops = render_item(config, number, lines, timing)
+        except SampleRejected as exc:
+            rejects.append(reject_row(number, record.get("corpus", ""), exc.reason, exc.detail))
+            t = time.perf_counter()
+            continue
+        written = []
+        for crop, (text, script, field, font, style, image, data) in enumerate(crops, start=1):
+            t0 = time.perf_counter()
+            rel = image_relpath(number, crop, config.crops_per_item, config.max_per_folder)
+            write_image(out, rel, data, made_folders)
+            timing["write"] += time.perf_counter() - t0
+            manifest.append(json.dumps({"image": rel, "item": number, "crop": crop, "label": text, "field": field,
+                                        "script": script, "font": font.identity(),
+                                        "size": [image.shape[1], image.shape[0]], "style": style,
+                                        "content": record}, ensure_ascii=False, separators=(",", ":")))
+            written.append((rel, text))
+        split = "v" if in_validation(config.seed, source_key(written[0][0]), config.val_fraction) else "t"
+        counts["sources"] += 1
+        counts["val_sources"] += split == "v"
+        counts["images"] += len(written)
+        labels.extend(f"{split}\t{rel}\t{text}" for rel, text in written)
+        t = time.perf_counter()
+    return finish_shard(out, shard.index, shard.start_line, config.fingerprint(), labels, rejects, manifest, counts,
+                        timing, started)
+
+
+def _items(config: SynthConfig, shard: Shard):
+    """(item number, lines, content record) for each item of the shard, or a Reject."""
+    if config.kind == "text":
+        for text in read_texts(config.corpus, shard.start_byte, shard.start_line, shard.n_lines):
+            if isinstance(text, Reject):
+                yield text
+                continue
+            script = script_of(text.text)
+            yield text.line, [(text.text, script, "text")] * config.count, {"corpus": Path(config.corpus).name,
+                                                                             "corpus_line": text.line}
+        return
+    for number in range(shard.start_line, shard.start_line + shard.n_lines):
+        lines, record = make_item(config.kind, item_rng(config.seed, number, 0), config.mrz_layouts, config.romanised)
+        yield number, lines, record
+
+
+def render_item(config: SynthConfig, number: int, lines: list, timing: dict) -> list[tuple]:
+    """Every crop of one item, rendered and encoded before any is written (an item is written
+    whole or rejected whole)."""
+    crops = []
+    for crop, (text, script, field) in enumerate(lines, start=1):
+        t0 = time.perf_counter()
+        rng = item_rng(config.seed, number, crop)
+        candidates = config.fonts if config.kind == "text" else config.fonts_for(script)
+        fonts = [f for f in candidates if covers(f, text)]
+        if not fonts:
+            raise SampleRejected("no font draws the text", f"missing {missing(list(candidates), text)!r}")
+        font = fonts[int(rng.integers(len(fonts)))]
+        style = sample_style(rng, script)
+        try:
+            image = render_line(text, font, script, style, config.height)
+        except ValueError as exc:
+            raise SampleRejected("text cannot be rendered", str(exc)) from None
+        t1 = time.perf_counter()
+        data = encode_jpeg(image, config.jpeg_quality)
+        timing["render"] += t1 - t0
+        timing["encode"] += time.perf_counter() - t1
+        crops.append((text, script, field, font, style, image, data))
+    return crops
+
+
+def replay(config: SynthConfig, record: dict):
+    """Re-render one manifest record (before JPEG encoding): the proof that it explains its crop."""
+    font = _font_by_identity(config, record["font"])
+    return render_line(record["label"], font, record["script"], record["style"], config.height)
+
+
+def _font_by_identity(config: SynthConfig, identity: dict) -> FontRef:
+    for font in config.fonts:
+        if font.sha256 == identity["sha256"] and font.face == identity["face"]:
+            return font
+    raise SampleRejected("font not in this run", identity["name"])
