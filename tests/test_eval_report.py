@@ -15,6 +15,7 @@ import pytest
 from augkit.errors import UserError
 from augkit.eval.console import pct
 from augkit.eval.examples import THUMB_HEIGHT, THUMB_MAX_WIDTH
+from augkit.eval.metrics import recompute
 from augkit.eval.report import write_report
 from eval_fixtures import SAMPLES, make_report_dir
 
@@ -154,3 +155,10 @@ def test_one_engine_per_width_names_every_engine(report_dir):
     assert "augkit eval · rec_320.engine, rec_640.engine" in text
     assert "model, width 320" in text and "/e/rec_640.engine (sha256 bb)" in text
     assert "width 320: 40, width 640: 80" in text and "one batch: model + CTC decode" in text
+
+
+def test_metrics_json_is_recomputed_exactly_from_the_predictions(report_dir):
+    doc = json.loads((report_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert recompute(report_dir, mrz=True) == doc["metrics"]
+    relaxed = recompute(report_dir, mrz=True, ignore_space=True)
+    assert relaxed["correct"] == doc["metrics"]["correct"] + 1          # "KIMHAEUN" becomes right
