@@ -15,7 +15,6 @@ import re
 LAYOUTS: dict[str, tuple[int, int]] = {"TD1": (3, 30), "TD2": (2, 36), "TD3": (2, 44)}
 """Layout name -> (lines, characters per line)."""
 
-_WEIGHTS = (7, 3, 1)
 _VALID = re.compile(r"[0-9A-Z<]*")
 
 
@@ -30,9 +29,16 @@ def char_value(c: str) -> int:
     raise ValueError(f"{c!r} is not an MRZ character (0-9, A-Z, <)")
 
 
+_VALUES = {c: char_value(c) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"}
+
+
 def check_digit(chars: str) -> str:
     """The ICAO 9303 check digit of `chars`: weights 7, 3, 1 repeating, sum modulo 10."""
-    return str(sum(char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(chars)) % 10)
+    try:
+        values = [_VALUES[c] for c in chars]
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]!r} is not an MRZ character (0-9, A-Z, <)") from None
+    return str((7 * sum(values[0::3]) + 3 * sum(values[1::3]) + sum(values[2::3])) % 10)
 
 
 def is_mrz_text(line: str) -> bool:
