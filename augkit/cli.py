@@ -217,10 +217,13 @@ def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, seed, out,
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write [default: DATA/NAME.yml].")
 @_user_errors
 def config_command(name, data, val, dict_file, use_gpu, out):
-    """Make a bundled PaddleOCR config (or a .yml) run-ready for a generated data set; prints the train command.
+    """Make a bundled PaddleOCR config (or a .yml) run-ready for a generated data set; prints the train,
+    export and ONNX conversion commands.
 
     NAME is one of the bundled configs (rec_svtr_lcnet_bz, rec_crnn_mrz, rec_crnn_korean, det_db_mv3)."""
-    from augkit.paddle_config import make_run_config, write_run_config
+    import shlex
+
+    from augkit.paddle_config import export_commands, make_run_config, write_run_config
 
     config, notes = make_run_config(name, data, val, dict_file, use_gpu)
     out = out if out is not None else Path(data) / f"{Path(name).stem}.yml"
@@ -229,6 +232,14 @@ def config_command(name, data, val, dict_file, use_gpu, out):
         click.echo(f"  {note}")
     gpu = "" if config["Global"]["use_gpu"] else " -o Global.use_gpu=False"
     click.echo(f"wrote {out}\nin a PaddleOCR checkout run:\n  python tools/train.py -c {Path(out).resolve()}{gpu}")
+    commands = export_commands(config, Path(out).resolve())
+    if commands is None:
+        click.echo("note: PaddleOCR's tools/export_model.py exports this algorithm at a fixed input height other "
+                   "than the trained one; see paddle_configs/README.md")
+    else:
+        click.echo("then export it (at the trained input height) and convert it to ONNX:")
+        for command in commands:
+            click.echo(f"  {shlex.join(command)}")
 
 
 @cli.group()

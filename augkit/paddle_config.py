@@ -215,6 +215,41 @@ def _set_shape(config: dict, height: int, width: int) -> None:
         config["Global"]["d2s_train_image_shape"] = [3, height, width]
 
 
+# PaddleOCR 2.x's tools/export_model.py (ppocr/utils/export_model.py, `dynamic_to_static`) takes
+# the exported input height from the algorithm name, not from the config: SVTR_LCNet exports
+# [3, 48, -1], CRNN (like every algorithm without a branch of its own) [3, 32, -1]. The model
+# itself is built from Backbone/Neck/Head alone, so for these plain CTC models exporting under the
+# other name changes only the input height.
+EXPORT_ALGORITHM_FOR_HEIGHT = {32: "CRNN", 48: "SVTR_LCNet"}
+
+
+def export_overrides(config: dict) -> list[str] | None:
+    """The `-o` overrides that make tools/export_model.py export the height the model was trained
+    at (none needed for detection), or None when no override gives that height."""
+    arch = config["Architecture"]
+    if arch.get("model_type") != "rec":
+        return []
+    donor = EXPORT_ALGORITHM_FOR_HEIGHT.get(_height(config))
+    if donor is None or arch.get("algorithm") not in EXPORT_ALGORITHM_FOR_HEIGHT.values():
+        return None
+    return [] if donor == arch["algorithm"] else [f"Architecture.algorithm={donor}"]
+
+
+def export_commands(config: dict, run_config: Path, weights: str = "best_accuracy") -> list[list[str]] | None:
+    """The commands, run in a PaddleOCR checkout, that export the trained model with its trained
+    input height and convert it to ONNX (SAVE/inference/model.onnx); None when PaddleOCR's export
+    cannot give the trained height."""
+    overrides = export_overrides(config)
+    if overrides is None:
+        return None
+    save = str(config["Global"]["save_model_dir"]).rstrip("/")
+    inference = f"{save}/inference"
+    return [["python", "tools/export_model.py", "-c", str(run_config), "-o", f"Global.pretrained_model={save}/{weights}",
+             f"Global.save_inference_dir={inference}", *overrides],
+            ["paddle2onnx", "--model_dir", inference, "--model_filename", "inference.pdmodel",
+             "--params_filename", "inference.pdiparams", "--save_file", f"{inference}/model.onnx"]]
+
+
 def write_run_config(config: dict, out: Path) -> None:
     """Write the config as YAML (keys in their original order)."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 import subprocess
 import sys
@@ -49,6 +50,17 @@ def test_en_matches_paddleocr_order() -> None:
     assert chars[:10] == list(string.digits) and chars.index("A") == 17 and chars.index("a") == 49
     # PP-OCRv4 English rec model: blank + 95 dict lines + space appended by use_space_char = 97 classes
     assert 1 + len(chars) + 1 == 97
+
+
+def test_en_equals_the_checkout_file() -> None:
+    """Where a PaddleOCR checkout is at hand (PADDLEOCR_HOME), our generated en_dict.txt must equal
+    its ppocr/utils/en_dict.txt line for line (release/2.10 checked: identical)."""
+    upstream = Path(os.environ.get("PADDLEOCR_HOME", "/nonexistent")) / "ppocr" / "utils" / "en_dict.txt"
+    if not upstream.is_file():
+        pytest.skip("set PADDLEOCR_HOME to a PaddleOCR checkout to compare with its ppocr/utils/en_dict.txt")
+    # PaddleOCR reads a dictionary line by line, stripping only the line end
+    theirs = [line.rstrip("\r\n") for line in upstream.read_text(encoding="utf-8").splitlines(keepends=True)]
+    assert lines("en_dict.txt") == theirs
 
 
 def test_korean_content_and_order() -> None:

@@ -52,6 +52,8 @@ def test_crnn_mrz_config_is_made_run_ready(tmp_path):
     train_lines = len((data / "train.txt").read_text().splitlines())
     assert config["Train"]["loader"]["batch_size_per_card"] == min(64, train_lines)
     assert "python tools/train.py -c" in result.output and "-o Global.use_gpu=False" in result.output
+    # PaddleOCR's export would give CRNN a height of 32: the printed export command keeps 48
+    assert "Architecture.algorithm=SVTR_LCNet" in result.output and "paddle2onnx --model_dir" in result.output
 
 
 def test_svtr_and_korean_configs(tmp_path):
@@ -99,3 +101,42 @@ def test_detection_config_gets_data_paths(tmp_path):
     config = yaml.safe_load((data / "det_db_mv3.yml").read_text(encoding="utf-8"))
     assert config["Global"]["use_gpu"] is True
     assert config["Train"]["dataset"]["data_dir"] == str(data.resolve())
+
+
+def _bundled(name: str) -> dict:
+    return yaml.safe_load((REPO / "paddle_configs" / f"{name}.yml").read_text(encoding="utf-8"))
+
+
+def _with_height(config: dict, height: int) -> dict:
+    for part in ("Train", "Eval"):
+        for t in config[part]["dataset"]["transforms"]:
+            if isinstance(t, dict) and "RecResizeImg" in t:
+                t["RecResizeImg"]["image_shape"][1] = height
+    return config
+
+
+def test_export_commands_keep_the_trained_height(tmp_path):
+    from augkit.paddle_config import export_commands, export_overrides
+
+    # tools/export_model.py fixes the height by algorithm: CRNN 32, SVTR_LCNet 48
+    assert export_overrides(_bundled("rec_crnn_mrz")) == ["Architecture.algorithm=SVTR_LCNet"]
+    assert export_overrides(_bundled("rec_crnn_korean")) == ["Architecture.algorithm=SVTR_LCNet"]
+    assert export_overrides(_bundled("rec_svtr_lcnet_bz")) == []
+    assert export_overrides(_bundled("det_db_mv3")) == []
+    assert export_overrides(_with_height(_bundled("rec_crnn_mrz"), 32)) == []
+    assert export_overrides(_with_height(_bundled("rec_crnn_mrz"), 64)) is None
+    config = _bundled("rec_crnn_mrz")
+    export, convert = export_commands(config, tmp_path / "run.yml")
+    save = config["Global"]["save_model_dir"].rstrip("/")
+    assert export == ["python", "tools/export_model.py", "-c", str(tmp_path / "run.yml"), "-o",
+                      f"Global.pretrained_model={save}/best_accuracy", f"Global.save_inference_dir={save}/inference",
+                      "Architecture.algorithm=SVTR_LCNet"]
+    assert convert[0] == "paddle2onnx" and convert[convert.index("--model_dir") + 1] == f"{save}/inference"
+    assert convert[-2:] == ["--save_file", f"{save}/inference/model.onnx"]
+
+    # a height no override can give is said, not hidden
+    tall = tmp_path / "tall.yml"
+    tall.write_text(yaml.safe_dump(_with_height(_bundled("rec_crnn_mrz"), 64)), encoding="utf-8")
+    result = _config(str(tall), "--data", str(_generate(tmp_path, "mrz", "mrz_dict.txt")), "--cpu")
+    assert result.exit_code == 0, result.output
+    assert "exports this algorithm at a fixed input height" in result.output and "paddle2onnx" not in result.output
