@@ -27,12 +27,15 @@ def test_wheel_contains_package_data(tmp_path):
             "augkit/labels/mrz_dict.txt", "augkit/labels/en_dict.txt", "augkit/labels/korean_dict.txt",
             "augkit/paddle_configs/rec_crnn_mrz.yml", "augkit/paddle_configs/rec_svtr_lcnet_bz.yml",
             "augkit/paddle_configs/rec_crnn_korean.yml", "augkit/paddle_configs/det_db_mv3.yml"} <= names
+    assert {"augkit/synth/fonts/OCRB.otf", "augkit/synth/fonts/README.md", "augkit/synth/data/countries.tsv",
+            "augkit/synth/data/people.yaml", "augkit/synth/data/korean_surnames.tsv",
+            "augkit/synth/data/korean_given_names.tsv", "augkit/synth/data/README.md"} <= names
     labels = (REPO / "augkit" / "samples" / "labels.txt").read_text(encoding="utf-8").splitlines()
     for line in labels:
         assert f"augkit/samples/{line.split(chr(9))[0]}" in names
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["preview"], ["labels"], ["labels", "check"], ["labels", "stats"], ["labels", "split"], ["config"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["preview"], ["labels"], ["labels", "check"], ["labels", "stats"], ["labels", "split"], ["config"], ["synth"]])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
