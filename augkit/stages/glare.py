@@ -40,7 +40,8 @@ class SectionedGlare(Stage):
         # integer pixels (ties aside): the float sum, at a quarter of the cost.
         weighted = cv2.convertScaleAbs(overlay, alpha=params["alpha"])  # overlay >= 0: rounds, saturates
         out = image.copy()
-        out[:, x0:x1] = cv2.add(image[:, x0:x1], cv2.cvtColor(weighted, cv2.COLOR_GRAY2BGR))
+        band = out[:, x0:x1]
+        cv2.add(band, cv2.cvtColor(weighted, cv2.COLOR_GRAY2BGR), dst=band)  # in place: a view of `out`
         return out
 
 
