@@ -340,13 +340,15 @@ def labels_split(label_file, delimiter, val_fraction, seed, train_out, val_out):
 @click.option("--mrz", is_flag=True, help="Also score ICAO 9303 MRZ check digits and fields.")
 @click.option("--warmup", type=click.IntRange(min=1), default=2, show_default=True, help="Untimed batches per width.")
 @click.option("--no-prefetch", is_flag=True, help="Preprocess in the main thread (no overlap with the model).")
+@click.option("--readers", type=click.IntRange(min=1), default=None,
+              help="Threads reading and preprocessing crops ahead of the model [default: half the CPUs, at most 8].")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder to write.")
 @click.option("--compare", type=click.Path(path_type=Path), nargs=2, default=None, metavar="A B",
               help="Compare two predictions files (or report folders) sample by sample instead.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, widths, batch, backend, ignore_space,
-                 ignore_case, mrz, warmup, no_prefetch, out, compare, quiet):
+                 ignore_case, mrz, warmup, no_prefetch, readers, out, compare, quiet):
     """Score a recognition model through ONNX Runtime or TensorRT: predictions.jsonl, metrics.json,
     a console table and report.html in --out; or, with --compare A B, what changed between two runs."""
     if compare:
@@ -364,7 +366,7 @@ def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, 
     config = EvalConfig(models=tuple(models), labels=labels, out=out, dict_file=dict_file, space=space,
                         data_dir=data_dir, height=height, widths=tuple(widths), batch=batch, backend=backend,
                         ignore_space=ignore_space, ignore_case=ignore_case, mrz=mrz, delimiter=delimiter,
-                        warmup=warmup, prefetch=not no_prefetch)
+                        warmup=warmup, prefetch=not no_prefetch, readers=readers or 0)
     document = evaluate(config, progress=not quiet)
     click.echo(format_console_table(document))
     click.echo(f"wrote {out}/predictions.jsonl, metrics.json, rejects.tsv and report.html")

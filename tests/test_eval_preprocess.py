@@ -92,7 +92,8 @@ def _write(folder: Path, rows: list[tuple[str, np.ndarray | bytes | None, str]])
     return labels
 
 
-def test_batches_by_bucket_in_order_with_rejects(tmp_path):
+@pytest.mark.parametrize("readers", [1, 3])
+def test_batches_by_bucket_in_order_with_rejects(tmp_path, readers):
     from conftest import text_line
 
     rows = [(f"n{i}.png", text_line(100 + 10 * i, 48, f"N{i}", seed=i), f"N{i}") for i in range(5)]
@@ -101,7 +102,7 @@ def test_batches_by_bucket_in_order_with_rejects(tmp_path):
     rows.insert(4, ("broken.png", b"not an image", "bad"))
     labels = _write(tmp_path, rows)
     sources, rejects = read_samples(labels)
-    batches = list(make_batches(sources, tmp_path, 48, (320, 640), 2, rejects))
+    batches = list(make_batches(sources, tmp_path, 48, (320, 640), 2, rejects, readers=readers))
     got = [(b.width, [s.label for s, _ in b.samples], b.array.shape[0]) for b in batches]
     assert got == [(320, ["N0", "N1"], 2), (320, ["N2", "N3"], 2), (640, ["W0", "W1"], 2),
                    (320, ["N4"], 1), (640, ["W2"], 1)]

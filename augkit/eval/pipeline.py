@@ -13,8 +13,11 @@ import hashlib
 import json
 import logging
 import queue
+import os
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ from augkit import __version__
 from augkit.errors import SampleRejected, UserError
 from augkit.eval.decode import Classes, check_count, ctc_greedy, ctc_steps, dictionary_entries, make_classes, read_dictionary
 from augkit.eval.load import read_image, read_samples
-from augkit.eval.preprocess import Placement, check_shape, place, resize_normalise
+from augkit.eval.preprocess import Placement, check_shape, normalised, place
 from augkit.eval.runners import Runner, make_runner
 from augkit.reader import Reject, Source
 
@@ -56,6 +59,7 @@ class EvalConfig:
     delimiter: str = "tab"
     warmup: int = 2  # untimed batches per width before the timed run
     prefetch: bool = True  # preprocess the next batches in a thread while the model runs
+    readers: int = 0  # threads reading and preprocessing crops with prefetch; 0: half the CPUs, at most 8
 
 
 @dataclass
@@ -81,28 +85,68 @@ class Timings:
     images: int = 0
 
 
+@dataclass
+class Prepared:
+    """One crop read and preprocessed (only its resized part; the batch holds the padding)."""
+
+    source: Source
+    placement: Placement
+    array: np.ndarray  # (3, H, resized_width) float32
+    seconds: float
+
+
+def prepare(source: Source, data_dir: Path, height: int, widths: tuple[int, ...]) -> Prepared | Reject:
+    """Read, decode, place and preprocess one crop, or say why it cannot be scored."""
+    start = time.perf_counter()
+    try:
+        image = read_image(data_dir, source.path)
+    except SampleRejected as exc:
+        return Reject(source.line, source.path, exc.reason, exc.detail)
+    placement = place(image.shape[0], image.shape[1], height, widths)
+    array = normalised(image, height, placement)
+    return Prepared(source, placement, array, time.perf_counter() - start)
+
+
+def prepared_in_order(sources: list[Source], data_dir: Path, height: int, widths: tuple[int, ...],
+                      readers: int) -> Iterator[Prepared | Reject]:
+    """`prepare` over every source, in order; with readers > 1 on that many threads (OpenCV's
+    decode, resize and table lookup release the GIL), a bounded window ahead."""
+    if readers <= 1:
+        for source in sources:
+            yield prepare(source, data_dir, height, widths)
+        return
+    window: deque = deque()
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="augkit-eval-reader") as pool:
+        todo = iter(sources)
+        for source in todo:
+            window.append(pool.submit(prepare, source, data_dir, height, widths))
+            if len(window) >= readers * 4:
+                break
+        for source in todo:
+            yield window.popleft().result()
+            window.append(pool.submit(prepare, source, data_dir, height, widths))
+        while window:
+            yield window.popleft().result()
+
+
 def make_batches(sources: list[Source], data_dir: Path, height: int, widths: tuple[int, ...], batch_size: int,
-                 rejects: list[Reject]) -> Iterator[Batch]:
-    """Read and preprocess every source in order; a batch is yielded when its bucket is full, the
-    partial ones at the end. Unreadable images are appended to `rejects`."""
+                 rejects: list[Reject], readers: int = 1) -> Iterator[Batch]:
+    """Every source read and preprocessed in order; a batch is yielded when its bucket is full,
+    the partial ones at the end. Unreadable images are appended to `rejects`."""
     pending: dict[int, Batch] = {}
-    for source in sources:
-        start = time.perf_counter()
-        try:
-            image = read_image(data_dir, source.path)
-        except SampleRejected as exc:
-            rejects.append(Reject(source.line, source.path, exc.reason, exc.detail))
+    for item in prepared_in_order(sources, data_dir, height, widths, readers):
+        if isinstance(item, Reject):
+            rejects.append(item)
             continue
-        placement = place(image.shape[0], image.shape[1], height, widths)
-        batch = pending.get(placement.width)
+        width = item.placement.width
+        batch = pending.get(width)
         if batch is None:
-            array = np.zeros((batch_size, 3, height, placement.width), np.float32)
-            batch = pending[placement.width] = Batch(placement.width, [], array, 0.0)
-        resize_normalise(image, height, placement, out=batch.array[len(batch.samples)])
-        batch.samples.append((source, placement))
-        batch.preprocess_s += time.perf_counter() - start
+            batch = pending[width] = Batch(width, [], np.zeros((batch_size, 3, height, width), np.float32), 0.0)
+        batch.array[len(batch.samples), :, :, :item.placement.resized_width] = item.array
+        batch.samples.append((item.source, item.placement))
+        batch.preprocess_s += item.seconds
         if len(batch.samples) == batch_size:
-            del pending[placement.width]
+            del pending[width]
             yield batch
     for width in sorted(pending):
         batch = pending[width]
@@ -131,7 +175,7 @@ def prefetched(batches: Iterator[Batch], depth: int = PREFETCH_BATCHES) -> Itera
         except BaseException as exc:  # re-raised in the consumer
             q.put(exc)
 
-    thread = threading.Thread(target=produce, name="augkit-eval-reader", daemon=True)
+    thread = threading.Thread(target=produce, name="augkit-eval-batches", daemon=True)
     thread.start()
     try:
         while True:
@@ -144,6 +188,15 @@ def prefetched(batches: Iterator[Batch], depth: int = PREFETCH_BATCHES) -> Itera
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def default_readers() -> int:
+    """Reader threads: half the CPUs (the model's own threads want the rest), 1 to 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus // 2))
 
 
 def _sha256(path: Path) -> str:
@@ -214,7 +267,7 @@ def _mean_ms(values: list) -> float | None:
     return round(float(np.mean(values)) * 1000.0, 3)
 
 
-def timing_summary(t: Timings, wall_s: float, warmup_batches: int, prefetch: bool) -> dict:
+def timing_summary(t: Timings, wall_s: float, warmup_batches: int, readers: int | None) -> dict:
     """The `timing` block of metrics.json."""
     model_s = sum(t.infer)
     return {"warmup_batches": warmup_batches, "batches": len(t.infer), "images": t.images,
@@ -223,8 +276,9 @@ def timing_summary(t: Timings, wall_s: float, warmup_batches: int, prefetch: boo
             "latency_scope": "one batch: model (host-to-device, compute, device-to-host) + CTC decode",
             "stages_ms": {"preprocess": _mean_ms(t.preprocess), "h2d": _mean_ms(t.h2d), "compute": _mean_ms(t.compute),
                           "d2h": _mean_ms(t.d2h), "decode": _mean_ms(t.decode)},
-            "stages_scope": "mean per batch; preprocess = read + decode + resize + normalise of the batch's crops, "
-                            + ("overlapped with the model by a reader thread" if prefetch else "not overlapped"),
+            "stages_scope": "mean per batch; preprocess = read + decode + resize + normalise summed over the batch's "
+                            "crops, " + (f"done ahead of the model by {readers} reader thread(s)" if readers
+                                         else "in the main thread, not overlapped with the model"),
             "model_only_images_per_s": round(t.images / model_s, 2) if model_s > 0 else None}
 
 
@@ -298,7 +352,8 @@ def evaluate(config: EvalConfig, progress: bool = False) -> dict:
 
             bar = stack.enter_context(tqdm(total=len(sources), unit="img", desc="eval", leave=False))
         started = time.perf_counter()
-        batches = make_batches(sources, data_dir, config.height, widths, config.batch, rejects)
+        readers = (config.readers or default_readers()) if config.prefetch else 1
+        batches = make_batches(sources, data_dir, config.height, widths, config.batch, rejects, readers)
         if config.prefetch:
             batches = prefetched(batches)
         predictions, timings = run_batches(batches, assigned, classes, steps, bar)
@@ -312,7 +367,7 @@ def evaluate(config: EvalConfig, progress: bool = False) -> dict:
     rejects.sort(key=lambda r: r.line)
     n_warm = max(1, config.warmup) * len(assigned)
     document = _document(config, data_dir, widths, assigned, runners, infos, classes, steps, predictions, rejects,
-                         timing_summary(timings, wall, n_warm, config.prefetch))
+                         timing_summary(timings, wall, n_warm, readers if config.prefetch else None))
     write_outputs(out, predictions, rejects, document)
     return document
 

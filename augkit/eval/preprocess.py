@@ -24,6 +24,7 @@ from augkit.errors import UserError
 
 # PaddleOCR: astype('float32') / 255, then -= 0.5, then /= 0.5, all in float32.
 NORMALISE = ((np.arange(256).astype(np.float32) / np.float32(255)) - np.float32(0.5)) / np.float32(0.5)
+_LUT = NORMALISE.reshape(256, 1)
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,19 @@ def place(h: int, w: int, height: int, widths: tuple[int, ...]) -> Placement:
     return Placement(widths[-1], widths[-1], True)
 
 
+def normalised(image: np.ndarray, height: int, placement: Placement) -> np.ndarray:
+    """The resized, normalised crop alone: (3, height, placement.resized_width) float32."""
+    resized = cv2.resize(image, (placement.resized_width, height))
+    # cv2.LUT applies the float32 table without holding the GIL (reader threads run in parallel).
+    return np.ascontiguousarray(cv2.LUT(resized, _LUT).transpose(2, 0, 1))
+
+
 def resize_normalise(image: np.ndarray, height: int, placement: Placement, out: np.ndarray | None = None) -> np.ndarray:
     """The (3, height, placement.width) float32 input for a BGR uint8 crop; written into `out`
     (which must be zero right of the resized width) when given."""
     if out is None:
         out = np.zeros((3, height, placement.width), np.float32)
-    resized = cv2.resize(image, (placement.resized_width, height))
-    out[:, :, :placement.resized_width] = NORMALISE[resized].transpose(2, 0, 1)
+    out[:, :, :placement.resized_width] = normalised(image, height, placement)
     return out
 
 
