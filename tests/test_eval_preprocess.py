@@ -161,3 +161,23 @@ def test_results_do_not_depend_on_batch_composition(english_set, tmp_path):
     assert len(runs[1]) == 7
     assert runs[1]["img/line_005.png"][2:] == (640, 640, ["squashed"])
     assert runs[1]["img/line_004.png"][2] == 640 and not runs[1]["img/line_004.png"][4]
+
+
+def test_labels_longer_than_the_time_steps_are_flagged(tmp_path):
+    """At width 64 the tiny model has 8 time steps: 'aaaaa' needs 9 (blanks between the a's)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from conftest import text_line
+    from eval_models import tiny_ctc_model
+
+    model = tiny_ctc_model(tmp_path / "tiny.onnx")
+    (tmp_path / "d.txt").write_text("a\nb\nc\nd\ne\n", encoding="utf-8")
+    labels = ("abcdeabc", "aaaa", "aaaaa", "abcdeabcd")
+    for i, label in enumerate(labels):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), text_line(60, 48, label, seed=i))
+    (tmp_path / "labels.txt").write_text("".join(f"{i}.png\t{t}\n" for i, t in enumerate(labels)), encoding="utf-8")
+    doc = evaluate(EvalConfig(models=(model,), labels=tmp_path / "labels.txt", out=tmp_path / "r",
+                              dict_file=tmp_path / "d.txt", widths=(64,), batch=2, warmup=1))
+    assert doc["run"]["time_steps"] == {"64": 8}
+    flags = {p["gt"]: p["flags"] for p in map(json.loads, (tmp_path / "r" / "predictions.jsonl").read_text().splitlines())}
+    assert flags == {"abcdeabc": [], "aaaa": [], "aaaaa": ["too_long"], "abcdeabcd": ["too_long"]}
