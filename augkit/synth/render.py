@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from augkit.synth.fonts import FontRef, load_font
 
-RENDER_SCALE = 2.5  # font size = RENDER_SCALE x crop height: drawn large, shrunk smoothly
+RENDER_SCALE = 2.0  # font size = RENDER_SCALE x crop height: drawn large, shrunk smoothly
 REFERENCE = {"ocr": "A0<", "latin": "H0", "hangul": "한"}
 
 # Light stocks (RGB) and dark inks; each crop jitters the one it draws.
@@ -62,13 +62,15 @@ def sample_style(rng: np.random.Generator, script: str) -> dict:
 
 def glyph_mask(text: str, font: FontRef, script: str, height: int, spacing: float, stroke: int) -> np.ndarray:
     """The line drawn white on black at RENDER_SCALE x `height`, cut to its extent: the text's
-    ink horizontally, the text and the script's reference string vertically. Float 0..1."""
+    ink horizontally, the text and the script's reference string vertically. uint8."""
     size = max(8, round(RENDER_SCALE * height))
     pil_font = load_font(font.path, font.face, size)
-    reference = REFERENCE[script]
     advance = spacing * size
-    # Letter spacing: each character at the kerned advance of the text before it, plus spacing.
-    xs = [pil_font.getlength(text[:i]) + i * advance for i in range(len(text))]
+    # Letter spacing: each character at its kerned advance (the pair's length less the second
+    # character's) plus the spacing; linear in the text's length.
+    xs = [0.0]
+    for a, b in zip(text, text[1:]):
+        xs.append(xs[-1] + pil_font.getlength(a + b) - pil_font.getlength(b) + advance)
     right = max([x + pil_font.getbbox(c, anchor="ls", stroke_width=stroke)[2] for x, c in zip(xs, text)] + [1])
     ascent, descent = pil_font.getmetrics()
     pad = size // 2 + stroke
@@ -81,14 +83,12 @@ def glyph_mask(text: str, font: FontRef, script: str, height: int, spacing: floa
         for x, c in zip(xs, text):
             draw.text((pad + x, baseline), c, font=pil_font, fill=255, anchor="ls", stroke_width=stroke, stroke_fill=255)
     ink = np.asarray(canvas)
-    ref = Image.new("L", canvas.size, 0)
-    ImageDraw.Draw(ref).text((pad, baseline), reference, font=pil_font, fill=255, anchor="ls")
-    ref_rows = np.flatnonzero(np.asarray(ref).any(axis=1))
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         raise ValueError("the text draws no ink")
-    top, bottom = min(rows[0], ref_rows[0]), max(rows[-1], ref_rows[-1]) + 1
-    return ink[top:bottom, cols[0]:cols[-1] + 1].astype(np.float32) / 255.0
+    _, ref_top, _, ref_bottom = pil_font.getbbox(REFERENCE[script], anchor="ls")
+    top, bottom = min(rows[0], baseline + ref_top), max(rows[-1] + 1, baseline + ref_bottom)
+    return ink[max(top, 0):bottom, cols[0]:cols[-1] + 1]
 
 
 def render_line(text: str, font: FontRef, script: str, style: dict, height: int) -> np.ndarray:
@@ -97,11 +97,11 @@ def render_line(text: str, font: FontRef, script: str, style: dict, height: int)
     mask = _tilt(mask, style["tilt"])
     ink_h = max(4, round(height * style["ink_height"]))
     ink_w = max(1, round(mask.shape[1] * ink_h / mask.shape[0] * style["stretch"]))
-    glyphs = cv2.resize(mask, (ink_w, ink_h), interpolation=cv2.INTER_AREA)
+    glyphs = cv2.resize(mask, (ink_w, ink_h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     left, right = (round(style[k] * height) for k in ("margin_left", "margin_right"))
     top = round((height - ink_h) * style["vertical_position"])
     alpha = np.zeros((height, left + ink_w + right), np.float32)
-    alpha[top:top + ink_h, left:left + ink_w] = np.clip(glyphs, 0, 1) * style["opacity"]
+    alpha[top:top + ink_h, left:left + ink_w] = glyphs * style["opacity"]
     rng = np.random.default_rng(style["texture_seed"])
     paper = background(style, alpha.shape, rng)
     ink = np.array(style["ink"], np.float32)
@@ -139,7 +139,7 @@ def background(style: dict, shape: tuple[int, int], rng: np.random.Generator) ->
         image = np.broadcast_to(paper, (h, w, 3)).astype(np.float32)
     if kind in ("paper", "gradient"):
         cell = style["shade_cell"]
-        coarse = rng.normal(0, 1, (h // cell + 2, w // cell + 2)).astype(np.float32)
+        coarse = rng.standard_normal((h // cell + 2, w // cell + 2), dtype=np.float32)
         image = image + cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)[:, :, None] * style["shade"]
     if kind == "guilloche":
         # Security print: fine wavy lines in the second tint, as under a data page's fields.
@@ -150,5 +150,4 @@ def background(style: dict, shape: tuple[int, int], rng: np.random.Generator) ->
         v = -x * np.sin(theta) + y * np.cos(theta)
         wave = 0.5 + 0.5 * np.cos(2 * np.pi * (u + 0.35 * period * np.sin(2 * np.pi * v / (4 * period))) / period)
         image = image + (wave ** 4)[:, :, None] * (np.array(style["paper2"], np.float32) - paper)
-    grain = rng.normal(0, style["grain"], (h, w, 1)).astype(np.float32)
-    return image + grain
+    return image + rng.standard_normal((h, w, 1), dtype=np.float32) * np.float32(style["grain"])
