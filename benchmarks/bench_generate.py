@@ -179,13 +179,15 @@ def read_label_paths(label_file: Path) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 def run_augkit(labels: Path, data_dir: Path, tmp: Path, n_strong: int, n_weak: int, workers: int = 1,
-               shard_size: int | None = None) -> dict:
+               shard_size: int | None = None, max_per_folder: int | None = None) -> dict:
     from augkit.generate import generate, make_config
 
     out = Path(tempfile.mkdtemp(prefix="augkit_out_", dir=tmp)) / "out"
     options = {"n_strong": n_strong, "n_weak": n_weak}
     if shard_size:
         options["shard_size"] = shard_size
+    if max_per_folder:
+        options["max_per_folder"] = max_per_folder
     config = make_config(labels, data_dir, out, **options)
     t0 = time.perf_counter()
     summary = generate(config, workers=workers, progress=False)
@@ -272,7 +274,8 @@ def compare(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> d
     have_baseline = SEED_BASELINE.is_file() and not args.no_baseline
     runs: dict[str, list[dict]] = {"augkit": [], "floor": [], "baseline": [], "baseline_1thread": []}
     for r in range(args.repeats):
-        runs["augkit"].append(run_augkit(labels, data_dir, tmp, args.strong, args.weak))
+        runs["augkit"].append(run_augkit(labels, data_dir, tmp, args.strong, args.weak,
+                                         max_per_folder=args.max_per_folder))
         runs["floor"].append(run_floor(labels, data_dir, tmp, n_variants, 95, args.floor_decode == "per-image"))
         if have_baseline:
             runs["baseline"].append(run_baseline(labels, data_dir, tmp, args.strong, args.weak))
@@ -359,10 +362,12 @@ def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dic
     for n in counts:
         # The first run at a worker count starts its loky workers (cold, as a user's run does);
         # later runs at the same count reuse them (warm: the steady state of a long run).
-        cold = run_augkit(big, data_dir, tmp, args.strong, args.weak, workers=n, shard_size=shard_size)
+        cold = run_augkit(big, data_dir, tmp, args.strong, args.weak, workers=n, shard_size=shard_size,
+                          max_per_folder=args.max_per_folder)
         warm = cold
         if n > 1 and args.sweep_warm:
-            warm = max((run_augkit(big, data_dir, tmp, args.strong, args.weak, workers=n, shard_size=shard_size)
+            warm = max((run_augkit(big, data_dir, tmp, args.strong, args.weak, workers=n, shard_size=shard_size,
+                                   max_per_folder=args.max_per_folder)
                         for _ in range(args.repeats)), key=lambda x: x["ips"])
         results.append({"workers": n, "cold": cold, "warm": warm})
         print(f"  workers {n}: cold {cold['ips']:.1f} img/s, warm {warm['ips']:.1f} img/s", file=sys.stderr, flush=True)
@@ -380,7 +385,8 @@ def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dic
     lines += [
         f"crops    {len(rows)} sources from {crops_from}, lines repeated x{args.sweep_copies} = {n_lines:,} lines",
         f"work     {args.strong} strong + {args.weak} weak = {n_lines * (args.strong + args.weak):,} images per "
-        f"measurement; shard_size {shard_size} ({n_shards} shards); loky",
+        f"measurement; shard_size {shard_size} ({n_shards} shards); loky; max_per_folder "
+        f"{args.max_per_folder or 'default (500,000)'}",
         "cold     the first run at each worker count: worker start-up (processes, imports) inside the timing",
         f"warm     {'best of ' + str(args.repeats) + ' further runs reusing the started workers' if args.sweep_warm else 'not measured (--no-sweep-warm)'}",
         "busy     shard time summed over workers / (workers x wall): the share of the wall the workers augmented",
@@ -473,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true",
                     help="Instead of timing, cProfile one run_shard over all the crops and print the top functions.")
     ap.add_argument("--profile-top", type=int, default=15, help="Profile: how many functions to list (default 15).")
+    ap.add_argument("--max-per-folder", type=int, default=None,
+                    help="augkit's --max-per-folder [default: augkit's, 500,000: every image of a benchmark in one "
+                         "folder]; smaller spreads concurrent file creation over folders.")
     ap.add_argument("--tmp", type=Path, default=None, help="Where temporary folders go [default: system temp].")
     ap.add_argument("--json", type=Path, default=None, metavar="FILE", help="Also write the results as JSON here.")
     args = ap.parse_args(argv)
