@@ -107,13 +107,16 @@ def test_english_model_scores_known_text(english_run):
     doc = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     predictions = {p["gt"]: p for p in read(out)}
     assert doc["counts"] == {"lines": 40, "scored": 40, "rejected": 0}
-    # Measured: 35 of 40 exact; the 5 misses are a leading space the model reads before Serif text.
-    assert doc["metrics"]["n"] == 40 and doc["metrics"]["accuracy"] >= 0.85
+    # Measured here: 35 of 40 exact (0.875), CER 0.98%; every miss is a space the model reads
+    # before or after a line (more often with the Serif font). The bundled crops are fixed files,
+    # so they are read exactly; the rendered ones depend a little on Pillow's rasteriser.
+    assert doc["metrics"]["n"] == 40 and doc["metrics"]["accuracy"] >= 0.8
     assert doc["metrics"]["cer"] <= 0.02
-    for text in ("ANDERSSON", "27 SEP 1991", "X6HPCJP7T", "Passport No. 4417", "Place of birth: Stockholm",
-                 "Given names / Prenoms: ANNA MARIA ELISABETH", "KIM HAEUN", "22/06/1980"):
+    bundled = [p for p in read(out) if p["path"].startswith("samples/")]
+    assert len(bundled) == 20 and all(p["prediction"] == p["gt"] for p in bundled)
+    assert all(p["prediction"].strip() == p["gt"] for p in read(out))
+    for text in ("KIM HAEUN", "22/06/1980", "GARCIA SARAH ELIZABETH", "Place of birth: Stockholm"):
         assert predictions[text]["prediction"] == text
-    assert predictions["MISSISSIPPI"]["prediction"].strip() == "MISSISSIPPI"
     squashed = predictions["Authority: Ministry of Foreign Affairs of the Kingdom"]
     assert (squashed["width"], squashed["resized_width"], squashed["flags"]) == (640, 640, ["squashed"])
     run_info = doc["run"]
@@ -149,7 +152,7 @@ def test_dictionary_from_the_model_metadata(known_set, english_run, tmp_path):
     predictions = {p["gt"]: p["prediction"] for p in read(out)}
     # Measured: the Chinese model reads these Latin lines too (it adds edge spaces on others).
     for text in ("27 SEP 1991", "X6HPCJP7T", "1234567890", "REPUBLIC OF KOREA", "Passport No. 4417"):
-        assert predictions[text] == text
+        assert predictions[text].strip() == text
     assert doc["metrics"]["cer"] <= 0.05
     # ... and comparing the two models' runs sample by sample
     code, output = run("eval", "--compare", english_run[4], out)
