@@ -146,6 +146,24 @@ def test_buffers_allocated_once_at_the_profiles_largest_shape(fake_cuda, tiny, t
     assert cudart.leaks() == {"allocations": 0, "streams": 0, "events": 0}
 
 
+def test_a_failed_start_frees_what_it_allocated(fake_cuda, tiny, tmp_path):
+    trt, cudart = fake_cuda
+    engine = tmp_path / "t.engine"
+    build_engine(tiny, engine, height=48, width=64, max_batch=2)
+    real = cudart.cudaMallocHost
+    calls = []
+
+    def second_fails(size):
+        calls.append(size)
+        return real(size) if len(calls) < 2 else (trt_standin.cudaError_t.cudaErrorMemoryAllocation, 0)
+
+    cudart.cudaMallocHost = second_fails
+    with pytest.raises(UserError, match="CUDA error in cudaMallocHost: cudaErrorMemoryAllocation"):
+        with TrtRunner(EngineFromPath(engine), 2):
+            pass
+    assert cudart.leaks() == {"allocations": 0, "streams": 0, "events": 0}
+
+
 def test_older_cuda_python_import_path(monkeypatch, tiny, tmp_path):
     trt, cudart = trt_standin.install(monkeypatch, "10.13.0", import_path="cudart")
     engine = tmp_path / "t.engine"

@@ -65,7 +65,11 @@ class Runner(ABC):
         self.active = False
 
     def __enter__(self):
-        self.activate()
+        try:
+            self.activate()
+        except BaseException:
+            self.deactivate()  # free whatever was allocated before the failure
+            raise
         self.active = True
         return self
 

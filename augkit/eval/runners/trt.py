@@ -193,7 +193,8 @@ class TrtRunner(Runner):
             elif name == self.output:
                 self.d_output, self.h_output = ptr, self._pinned_array(nbytes)
         self.stream = self.cuda("cudaStreamCreate")
-        self._events = [self.cuda("cudaEventCreate") for _ in range(4)]
+        for _ in range(4):
+            self._events.append(self.cuda("cudaEventCreate"))
 
     def _dtype_size(self, engine, name: str) -> int:
         if name in (self.input, self.output):
