@@ -139,7 +139,6 @@ def _predictions(out: Path) -> dict[str, tuple]:
     return {r["path"]: (r["prediction"], r["confidence"], r["width"], r["resized_width"], r["flags"]) for r in rows}
 
 
-@pytest.mark.slow
 def test_results_do_not_depend_on_batch_composition(english_set, tmp_path):
     """The same predictions and confidences with batch 1, 3 and 8, and with the lines shuffled
     (two width buckets, so batches also mix differently across buckets)."""

@@ -259,7 +259,6 @@ def test_shape_mismatches_are_clear(fake_cuda, tmp_path):
 
 
 # -- the real English model through the TensorRT path (stand-in) against ONNX Runtime -------------
-@pytest.mark.slow
 def test_english_model_through_engines_equals_onnxruntime(standin, tmp_path):
     """One engine per width, as deployed; every prediction and confidence equals ONNX Runtime's."""
     from augkit.eval.pipeline import EvalConfig, evaluate
