@@ -300,4 +300,5 @@ def test_real_tensorrt_engine_matches_onnxruntime(tmp_path):
     read = lambda out: [json.loads(line)["prediction"] for line in (out / "predictions.jsonl").read_text().splitlines()]  # noqa: E731
     same = sum(a == b for a, b in zip(read(tmp_path / "trt"), read(tmp_path / "ort")))
     assert same == len(read(tmp_path / "ort"))
+    assert trt_doc["metrics"]["accuracy"] == ort_doc["metrics"]["accuracy"]
     assert trt_doc["run"]["backend"] == "tensorrt" and trt_doc["timing"]["stages_ms"]["h2d"] is not None
