@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 
@@ -49,20 +51,22 @@ def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
     return buf.tobytes()
 
 
-def read_source_image(data_root: str, rel_path: str) -> np.ndarray:
-    """Read and decode the image at `rel_path` under `data_root`, rejecting what cannot be used."""
-    import os
-
+def read_image_bytes(data_root: str | os.PathLike, rel_path: str) -> bytes:
+    """The bytes of the image file at `rel_path` under `data_root`, rejecting what cannot be read."""
     # The path read is the one the reader checked: `..` collapsed lexically, so that neither a
     # missing folder nor a symlinked one ("link/../x" with link pointing elsewhere) changes it.
     path = os.path.join(data_root, os.path.normpath(rel_path))
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except FileNotFoundError:
         raise SampleRejected("missing image", rel_path) from None
     except IsADirectoryError:
         raise SampleRejected("missing image", f"{rel_path} is a folder") from None
     except OSError as exc:
         raise SampleRejected("unreadable image", f"{rel_path}: {exc.strerror}") from None
-    return decode_image(data)
+
+
+def read_source_image(data_root: str, rel_path: str) -> np.ndarray:
+    """Read and decode the image at `rel_path` under `data_root`, rejecting what cannot be used."""
+    return decode_image(read_image_bytes(data_root, rel_path))

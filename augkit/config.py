@@ -35,6 +35,12 @@ class RunConfig(Protocol):
     def output_settings(self) -> dict[str, Any]: ...
 
 
+def settings_fingerprint(settings: dict[str, Any]) -> str:
+    """SHA-256 of a config's output settings (canonical JSON)."""
+    blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
     """Everything that decides what `augkit generate` writes."""
@@ -94,8 +100,7 @@ class GenerateConfig:
 
     @cached_property
     def _fingerprint(self) -> str:
-        blob = json.dumps(self.output_settings(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return settings_fingerprint(self.output_settings())
 
     def fingerprint(self) -> str:
         """SHA-256 of the output settings: equal fingerprints make equal outputs."""

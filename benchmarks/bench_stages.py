@@ -37,6 +37,7 @@ import numpy as np
 
 from augkit.recipe import VariantPlan, load_recipe
 from augkit.stages import STAGES, VariantContext
+from machine import cpu_model  # benchmarks/ is on sys.path when a script here runs
 
 SIZES = ((48, 320), (64, 640))
 WARMUP = 5
@@ -52,16 +53,6 @@ def make_crop(height: int, width: int) -> np.ndarray:
     org = (4, (height + th) // 2)
     cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 35), thickness, cv2.LINE_AA)
     return image
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def median_us(samples: list[float]) -> float:
@@ -159,7 +150,7 @@ def breakdown(crops_dir: Path, passes: int) -> None:
     wall, totals, counts, recipe_s, encode_s = best
     n = len(images) * plan.total
     print(f"# augkit per-stage time on real crops  {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"# CPU: {cpu_name()}  |  python {platform.python_version()}  |  numpy {np.__version__}  |  opencv "
+    print(f"# CPU: {cpu_model()}  |  python {platform.python_version()}  |  numpy {np.__version__}  |  opencv "
           f"{cv2.__version__} (1 thread)")
     print(f"# {len(images)} crops from {crops_dir} x 10 variants (7 strong + 3 weak) = {n:,} images; best of "
           f"{passes} passes: {wall:.2f} s, {n / wall:,.0f} images/s (augment + encode, no file I/O)")
@@ -220,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.perf_counter() - start
 
     print(f"# augkit stage benchmark  {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"# CPU: {cpu_name()}  |  python {platform.python_version()}  |  numpy {np.__version__}"
+    print(f"# CPU: {cpu_model()}  |  python {platform.python_version()}  |  numpy {np.__version__}"
           f"  |  opencv {cv2.__version__} ({cv2.getNumThreads()} threads)")
     print(f"# median of {args.repeats} calls, seed {args.seed}, microseconds per call; "
           f"'sample' = Stage.sample timed apart; recipe rows include seeding and sampling")

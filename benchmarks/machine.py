@@ -9,18 +9,10 @@ from pathlib import Path
 
 import cv2
 
+from augkit.eval.runners.device import cpu_name
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+cpu_model = cpu_name  # the CPU's model name, as the eval report names it
 
 
 def core_counts() -> tuple[int, int]:

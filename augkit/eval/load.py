@@ -9,12 +9,12 @@ not scored becomes a `Reject`, written to REPORT_DIR/rejects.tsv.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from augkit.codec import read_image_bytes
 from augkit.errors import SampleRejected, UserError
 from augkit.reader import Reject, Source, check_encoding, read_sources
 
@@ -34,17 +34,7 @@ def read_samples(labels: str | Path, delimiter: str = "tab") -> tuple[list[Sourc
 
 def read_image(data_dir: str | Path, rel_path: str) -> np.ndarray:
     """The crop at `rel_path` as PaddleOCR's eval loader decodes it (uint8 BGR, EXIF applied)."""
-    # The path read is the one the reader checked: `..` collapsed lexically (as generate does).
-    path = os.path.join(data_dir, os.path.normpath(rel_path))
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise SampleRejected("missing image", rel_path) from None
-    except IsADirectoryError:
-        raise SampleRejected("missing image", f"{rel_path} is a folder") from None
-    except OSError as exc:
-        raise SampleRejected("unreadable image", f"{rel_path}: {exc.strerror}") from None
+    data = read_image_bytes(data_dir, rel_path)  # the path the reader checked, as generate reads it
     if not data:
         raise SampleRejected("empty image file", rel_path)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

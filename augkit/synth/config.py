@@ -9,15 +9,13 @@ mixed into an existing output root, while workers stay free to change.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from augkit.config import MAX_VARIANTS, label_file_identity, library_versions
+from augkit.config import MAX_VARIANTS, label_file_identity, library_versions, settings_fingerprint
 from augkit.errors import UserError
 from augkit.mrz import LAYOUTS
 from augkit.synth.fonts import FontRef, font_ref, missing, system_fonts
@@ -88,8 +86,7 @@ class SynthConfig:
 
     @cached_property
     def _fingerprint(self) -> str:
-        blob = json.dumps(self.output_settings(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return settings_fingerprint(self.output_settings())
 
     def fingerprint(self) -> str:
         """SHA-256 of the output settings: equal fingerprints make equal outputs."""
