@@ -27,7 +27,7 @@ def test_wheel_contains_package_data(tmp_path):
             "augkit/labels/mrz_dict.txt", "augkit/labels/en_dict.txt", "augkit/labels/korean_dict.txt",
             "augkit/paddle_configs/rec_crnn_mrz.yml", "augkit/paddle_configs/rec_svtr_lcnet_bz.yml",
             "augkit/paddle_configs/rec_crnn_korean.yml", "augkit/paddle_configs/det_db_mv3.yml"} <= names
-    assert {"augkit/synth/fonts/OCRB.otf", "augkit/synth/fonts/README.md", "augkit/synth/data/countries.tsv",
+    assert {"augkit/synth/font_files/OCRB.otf", "augkit/synth/font_files/README.md", "augkit/synth/data/countries.tsv",
             "augkit/synth/data/people.yaml", "augkit/synth/data/korean_surnames.tsv",
             "augkit/synth/data/korean_given_names.tsv", "augkit/synth/data/README.md"} <= names
     labels = (REPO / "augkit" / "samples" / "labels.txt").read_text(encoding="utf-8").splitlines()

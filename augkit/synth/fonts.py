@@ -2,7 +2,7 @@
 
 Each line of a synthesized item is written in one script (`ocr` for MRZ lines, `latin`, or
 `hangul`) and takes a font of that script. OCR-B ships with augkit (public domain, see
-fonts/README.md); Latin and Hangul fonts come from the system's font folders, or from `--font`.
+font_files/README.md); Latin and Hangul fonts come from the system's font folders, or from `--font`.
 A `FontRef` records a font's file name, face index and SHA-256, so the run's fingerprint
 changes when a font file does, and the manifest names the font every crop used.
 """
@@ -53,7 +53,7 @@ class FontRef:
 
 def bundled_ocr_b() -> Path:
     """The OCR-B font shipped with augkit."""
-    return Path(str(resources.files("augkit.synth").joinpath("fonts", "OCRB.otf")))
+    return Path(str(resources.files("augkit.synth").joinpath("font_files", "OCRB.otf")))
 
 
 def font_ref(script: str, path: str | Path, face: int = 0) -> FontRef:
