@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from augkit.mrz import check_digit
+
 OCRB = "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
 DEJAVU = [f"/usr/share/fonts/truetype/dejavu/{n}.ttf" for n in ("DejaVuSans", "DejaVuSerif", "DejaVuSansMono")]
 NANUM = [f"/usr/share/fonts/truetype/nanum/{n}.ttf" for n in ("NanumGothic", "NanumMyeongjo", "NanumBarunGothic")]
@@ -42,13 +44,6 @@ HANGUL_SURNAMES = "김 이 박 최 정 강 조 윤 장 임 한 오 서 신 권 �
 HANGUL_GIVEN = "민준 서연 지호 서준 하은 도윤 지우 예준 수아 시우 지민 하준 윤서 주원 채원 은우 서윤 건우 유진 현".split()
 PAPER = [(246, 241, 226), (245, 233, 236), (233, 242, 232), (231, 238, 246), (240, 239, 236)]  # RGB tints
 INK = [(24, 24, 28), (30, 36, 64), (44, 44, 46), (40, 30, 34)]
-
-
-def check_digit(field: str) -> str:
-    """ICAO 9303 check digit: weights 7,3,1 repeating; digits as is, A=10..Z=35, '<'=0."""
-    def value(c: str) -> int:
-        return int(c) if c.isdigit() else (ord(c) - 55 if c.isalpha() else 0)
-    return str(sum(value(c) * (7, 3, 1)[i % 3] for i, c in enumerate(field)) % 10)
 
 
 def mrz_name(surname: str, given: str) -> str:

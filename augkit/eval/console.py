@@ -36,8 +36,9 @@ def _run_lines(doc: dict) -> list[str]:
     run, counts = doc.get("run") or {}, doc.get("counts") or {}
     lines = []
     if counts:
-        lines.append(f"augkit eval: {num(counts.get('scored'))} samples scored, "
-                     f"{num(counts.get('rejected', 0))} rejected (see rejects.tsv), of {num(counts.get('lines'))} lines")
+        rejected = counts.get("rejected", 0)
+        lines.append(f"augkit eval: {num(counts.get('scored'))} samples scored, {num(rejected)} rejected"
+                     f"{' (see rejects.tsv)' if rejected else ''}, of {num(counts.get('lines'))} lines")
     if run:
         lines.append(f"  model     {run.get('model', '?')}")
         lines.append(f"  dict      {run.get('dict', '?')}{' + space' if run.get('space') else ''}")
