@@ -35,19 +35,23 @@ def _remove_shared_memory_of(pid: int) -> None:
 def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
     labels = make_crops(tmp_path / "src", 80)
     reference = tmp_path / "reference"
-    started = time.perf_counter()
     subprocess.run(_command(labels, reference), check=True, capture_output=True)
-    duration = time.perf_counter() - started
     expected = tree_digest(reference)
+    total = sum(1 for _ in reference.glob("images_*/*.jpg"))
 
     out = tmp_path / "out"
     rng = random.Random(20261121)
     kills = 0
     for _ in range(6):
+        # The moment is drawn in the run's own progress (a random number of images on disk),
+        # not in wall time, so it falls inside the run however long start-up takes.
+        written = sum(1 for _ in out.glob("images_*/*.jpg"))
+        target = written + rng.randint(1, max(1, total - written - 1))
         # A new session, so SIGKILL reaches the parent and its worker processes at once.
         proc = subprocess.Popen(_command(labels, out), start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.25, 0.7) * duration)
+        while proc.poll() is None and sum(1 for _ in out.glob("images_*/*.jpg")) < target:
+            time.sleep(0.002)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
