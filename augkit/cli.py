@@ -73,6 +73,19 @@ def _plan(n_strong: int, n_weak: int, recipe_strong: str, recipe_weak: str):
     return VariantPlan(load_recipe(recipe_strong), load_recipe(recipe_weak), n_strong, n_weak)
 
 
+def _echo_run_summary(summary: dict, out: Path, what: str) -> None:
+    """The closing line of a generate or synth run; `what` names its images and sources."""
+    c = summary["counts"]
+    made = what.format(images=c["images"], sources=c["sources"])
+    if summary.get("already_complete"):
+        click.echo(f"already complete: {out} holds {made}; nothing to do")
+        return
+    t = summary["timings"]["wall_seconds_this_invocation"]
+    click.echo(f"wrote {made} to {out} in {t:.1f} s "
+               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, {c['rejects']:,} rejects"
+               f"{' listed in rejects.tsv' if c['rejects'] else ''})")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="augkit")
 @click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
@@ -139,14 +152,7 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
                          group_variants=group_variants, max_text_length=max_text_length, allow_space=allow_space)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)
-    c = summary["counts"]
-    if summary.get("already_complete"):
-        click.echo(f"already complete: {out} holds {c['images']:,} images from {c['sources']:,} sources; nothing to do")
-        return
-    t = summary["timings"]["wall_seconds_this_invocation"]
-    click.echo(f"wrote {c['images']:,} images from {c['sources']:,} sources to {out} in {t:.1f} s "
-               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, {c['rejects']:,} rejects"
-               f"{' listed in rejects.tsv' if c['rejects'] else ''})")
+    _echo_run_summary(summary, out, "{images:,} images from {sources:,} sources")
 
 
 @cli.command()
@@ -197,14 +203,7 @@ def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, seed, out,
                                jpeg_quality=jpeg_quality, val_fraction=val_fraction, **options)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)
-    c = summary["counts"]
-    if summary.get("already_complete"):
-        click.echo(f"already complete: {out} holds {c['images']:,} crops of {c['sources']:,} items; nothing to do")
-        return
-    t = summary["timings"]["wall_seconds_this_invocation"]
-    click.echo(f"wrote {c['images']:,} crops of {c['sources']:,} items to {out} in {t:.1f} s "
-               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, {c['rejects']:,} rejects"
-               f"{' listed in rejects.tsv' if c['rejects'] else ''})")
+    _echo_run_summary(summary, out, "{images:,} crops of {sources:,} items")
 
 
 @cli.command("config")

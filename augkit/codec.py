@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -70,3 +72,16 @@ def read_image_bytes(data_root: str | os.PathLike, rel_path: str) -> bytes:
 def read_source_image(data_root: str, rel_path: str) -> np.ndarray:
     """Read and decode the image at `rel_path` under `data_root`, rejecting what cannot be used."""
     return decode_image(read_image_bytes(data_root, rel_path))
+
+
+@contextmanager
+def single_threaded_opencv() -> Iterator[None]:
+    """OpenCV on one thread for the duration, restored after. Parallelism is one shard per
+    process; OpenCV's own pool in every worker would only oversubscribe the cores (and make one
+    worker's timing depend on idle cores)."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)

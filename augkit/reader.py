@@ -122,16 +122,24 @@ def check_encoding(path: str | Path, sample_bytes: int = 1 << 20) -> None:
                         "convert it, e.g. iconv -f cp949 -t utf-8") from None
 
 
-def parse_line(raw: bytes, line: int, delimiter: str, rules: LabelRules | None) -> Source | Reject | None:
-    """Parse one raw line (without its newline); None for a blank line."""
+def decode_line(raw: bytes, line: int) -> str | Reject:
+    """One raw physical line (without its newline) as text: a BOM on line 1 and a CR before the
+    newline dropped; a line that is not UTF-8 becomes a Reject naming the offending byte."""
     if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Reject(line, "", "line is not UTF-8", f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1}")
+
+
+def parse_line(raw: bytes, line: int, delimiter: str, rules: LabelRules | None) -> Source | Reject | None:
+    """Parse one raw line (without its newline); None for a blank line."""
+    text = decode_line(raw, line)
+    if isinstance(text, Reject):
+        return text
     if not text.strip():
         return None
     if delimiter == "tab":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 
-from augkit.codec import encode_jpeg, read_source_image
+from augkit.codec import encode_jpeg, read_source_image, single_threaded_opencv
 from augkit.config import GenerateConfig
 from augkit.errors import SampleRejected
 from augkit.plan import Shard
@@ -44,14 +44,8 @@ def reject_row(item: Reject) -> str:
 
 def run_shard(config: GenerateConfig, shard: Shard) -> dict:
     """Make every variant of the shard's sources; write its parts, then its done-marker."""
-    # Parallelism is one shard per process; OpenCV's own thread pool in every worker would
-    # only oversubscribe the cores (and make one worker's timing depend on idle cores).
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    with single_threaded_opencv():
         return _run_shard(config, shard)
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def _run_shard(config: GenerateConfig, shard: Shard) -> dict:

@@ -34,3 +34,13 @@ def make_crops(folder: Path, n: int, seed: int = 0, subdir: str = "img") -> Path
     labels = folder / "labels.txt"
     labels.write_text("".join(lines), encoding="utf-8")
     return labels
+
+
+def read_labels(path: Path) -> list[tuple[str, str]]:
+    """Rows of a label file we wrote, asserting SPEC section 1's form (UTF-8 without BOM, \\n ends,
+    one tab per line, no blank line)."""
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n")
+    rows = raw.decode("utf-8").split("\n")[:-1]
+    assert all(row.count("\t") == 1 and row for row in rows)
+    return [tuple(row.split("\t")) for row in rows]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import cv2
 import pytest
@@ -16,20 +15,12 @@ from augkit.codec import encode_jpeg, read_source_image
 from augkit.recipe import VariantPlan, load_recipe
 from augkit.sample_set import sample_labels
 
-from helpers import make_crops, tree_digest
+from helpers import make_crops, read_labels, tree_digest
 
 
 def run_cli(*args: str):
     result = CliRunner().invoke(cli, ["generate", "--quiet", *args], catch_exceptions=False)
     return result
-
-
-def read_labels(path: Path) -> list[tuple[str, str]]:
-    raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n")
-    rows = raw.decode("utf-8").split("\n")[:-1]
-    assert all(row.count("\t") == 1 and row for row in rows)
-    return [tuple(row.split("\t")) for row in rows]
 
 
 def test_sample_set_run(tmp_path):

@@ -28,7 +28,7 @@ from augkit.synth.people import mrz_name, transliterate
 from augkit.synth.run import synth
 from augkit.synth.worker import replay
 
-from helpers import tree_digest
+from helpers import read_labels, tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
 LAYOUTS = ("TD1", "TD2", "TD3")
@@ -43,14 +43,6 @@ def fonts_or_skip(script: str) -> None:
 
 def run_cli(*args: str):
     return CliRunner().invoke(cli, ["synth", "--quiet", *[str(a) for a in args]], catch_exceptions=False)
-
-
-def read_labels(path: Path) -> list[tuple[str, str]]:
-    raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n")
-    rows = raw.decode("utf-8").split("\n")[:-1]
-    assert all(row.count("\t") == 1 and row for row in rows)
-    return [tuple(row.split("\t")) for row in rows]
 
 
 def manifest(out: Path) -> dict[str, dict]:

@@ -9,11 +9,11 @@ worker reads only its own lines. Blank lines are skipped; lines that cannot be a
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from augkit.reader import Reject, iter_lines
+from augkit.reader import Reject, decode_line, iter_lines
 
 _HANGUL = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F))
 
@@ -32,14 +32,9 @@ def read_texts(corpus: str | Path, start_byte: int, start_line: int, count: int)
     for n, raw in iter_lines(corpus, start_byte, start_line):
         if n >= start_line + count:
             return
-        if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield Reject(n, name, "line is not UTF-8", f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1}")
+        text = decode_line(raw, n)
+        if isinstance(text, Reject):
+            yield replace(text, path=name)
             continue
         text = text.strip(" ")
         if not text.strip():

@@ -13,9 +13,8 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 
-from augkit.codec import encode_jpeg
+from augkit.codec import encode_jpeg, single_threaded_opencv
 from augkit.errors import SampleRejected
 from augkit.plan import Shard
 from augkit.reader import Reject
@@ -31,12 +30,8 @@ from augkit.writer import finish_shard, image_relpath, reject_row, write_image
 
 def synth_shard(config: SynthConfig, shard: Shard) -> dict:
     """Make every item of the shard; write its images and parts, then its done-marker."""
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # one shard per process: OpenCV's own pool would only oversubscribe
-    try:
+    with single_threaded_opencv():
         return _synth_shard(config, shard)
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def _synth_shard(config: SynthConfig, shard: Shard) -> dict:
