@@ -84,19 +84,61 @@ def test_rotation_keeps_every_glyph_pixel(angle):
         assert corner.max() > 100
 
 
+def _replicate_bilinear(image, inverse, size, margin):
+    """The rotation's definition on the unpadded image: positions exactly as the kernel takes
+    them (16.16 fixed point, rounded to 1/128 pixel; `inverse` maps into the image padded by
+    `margin`), each of the four neighbours clamped into the image (replicated border)."""
+    h, w = image.shape[:2]
+    mx, my = margin
+    new_w, new_h = size
+    m0, m1, m2, m3, m4, m5 = inverse
+    fixed = np.vectorize(lambda v: round(v * 65536), otypes=[np.int64])
+    x = np.arange(new_w, dtype=np.int64)[None, :]
+    rows = np.arange(new_h, dtype=np.float64)
+    X = fixed(m1 * rows + m2)[:, None] + 256 + x * round(m0 * 65536) - mx * 65536
+    Y = fixed(m4 * rows + m5)[:, None] + 256 + x * round(m3 * 65536) - my * 65536
+    xi, yi, fx, fy = X >> 16, Y >> 16, ((X >> 9) & 127)[..., None], ((Y >> 9) & 127)[..., None]
+    src = image.astype(np.int64)
+
+    def at(yy, xx):
+        return src[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)]
+
+    total = ((128 - fx) * (128 - fy) * at(yi, xi) + fx * (128 - fy) * at(yi, xi + 1)
+             + (128 - fx) * fy * at(yi + 1, xi) + fx * fy * at(yi + 1, xi + 1) + 8192)
+    return (total >> 14).astype(np.uint8)
+
+
 @pytest.mark.parametrize("shape", [(48, 792), (32, 125), (64, 640), (1, 1), (3, 40), (40, 3)])
 @pytest.mark.parametrize("angle", [-3.0, -0.37, 0.0, 1.9, 3.0, 45.0, -90.0])
-def test_rotation_margin_changes_no_pixel(shape, angle):
-    """The replicated margin rotate_grow adds for speed gives exactly the pixels of a plain
-    bilinear, replicate-border warpAffine onto the grown canvas (the stage's definition)."""
+def test_rotation_is_bilinear_with_replicated_border(shape, angle, monkeypatch):
+    """rotate_grow pads the source with a margin so its kernel never needs a border check; the
+    result is exactly bilinear sampling of the unpadded image with every neighbour clamped into
+    it (replicate), for long lines, tiny images and steep angles alike."""
+    from augkit import kernels
+    from augkit.stages import geometry
+
     h, w = shape
     image = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    seen = {}
+    real_inverse = kernels.rotation_inverse
+
+    def spy(*args):
+        seen["margin"] = args[5:7]
+        seen["inverse"] = real_inverse(*args)
+        return seen["inverse"]
+
+    monkeypatch.setattr(geometry.kernels, "rotation_inverse", spy)
+    out = STAGES["rotate"]().apply(image, {"angle": angle})
     new_w, new_h = rotated_size(w, h, angle)
+    assert out.shape == (new_h, new_w, 3)
+    assert np.array_equal(out, _replicate_bilinear(image, seen["inverse"], (new_w, new_h), seen["margin"]))
+    # and it is the same rotation as OpenCV's (its weights are quantised to 1/32 pixel)
     m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
     m[0, 2] += (new_w - w) / 2.0
     m[1, 2] += (new_h - h) / 2.0
-    plain = cv2.warpAffine(image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    assert np.array_equal(STAGES["rotate"]().apply(image, {"angle": angle}), plain)
+    opencv = cv2.warpAffine(image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    diff = np.abs(out.astype(int) - opencv)
+    assert diff.max() <= 8 and diff.mean() < 1.0
 
 
 def test_same_size_rotation_would_cut_glyphs():
@@ -237,8 +279,12 @@ def test_noise_saturates():
 def test_brightness_contrast_formula():
     image = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
     out = STAGES["brightness_contrast"]().apply(image, {"alpha": 1.15, "beta": -0.1})
-    expected = np.clip(np.rint(1.15 * image.astype(np.float64) - 25.5), 0, 255)
-    assert np.array_equal(out, expected.astype(np.uint8))
+    # 16.16 fixed point, rounded half up
+    a, b = round(1.15 * 65536), round(-0.1 * 255 * 65536)
+    assert np.array_equal(out, np.clip((image.astype(np.int64) * a + b + 32768) >> 16, 0, 255).astype(np.uint8))
+    # which is alpha * v + beta * 255 rounded, but for values within 1/400 of a half
+    exact = 1.15 * image.astype(np.float64) - 25.5
+    assert np.abs(out - np.clip(exact, 0, 255)).max() <= 0.5 + 1 / 400
 
 
 def test_pixelate_sizes():

@@ -8,11 +8,13 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from augkit.kernels import bgr, filter_taps, quantise_kernel
 from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
 
 
 class MotionBlur(Stage):
-    """Convolve with a straight line kernel of a size drawn from `kernels` at a random angle."""
+    """Convolve with a straight line kernel of a size drawn from `kernels` at a random angle
+    (weights in units of 1/256, replicated border)."""
 
     name = "motion_blur"
 
@@ -31,8 +33,9 @@ class MotionBlur(Stage):
                 "angle": round(uniform(rng, (0.0, 180.0)), 1)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
-        kernel = line_kernel(params["kernel"], params["angle"])
-        return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+        # The kernel's weights in units of 1/256 (filter_taps), replicated border.
+        size = params["kernel"]
+        return filter_taps(bgr(image), line_taps(size, params["angle"]), size // 2)
 
 
 ANGLE_STEPS = 1800  # the 0.1-degree grid of motion-blur angles over [0, 180)
@@ -46,6 +49,19 @@ def line_kernel(size: int, angle: float) -> np.ndarray:
         # Every angle a recipe draws lies on the grid: one lookup, no building per call.
         return _grid_kernels(size)[round(step) % ANGLE_STEPS]
     return _line_kernels(size, np.array([math.radians(angle)]))[0]
+
+
+def line_taps(size: int, angle: float) -> np.ndarray:
+    """`line_kernel(size, angle)` as integer taps (dy, dx, q), q in 1/256 summing to 256."""
+    step = angle * 10.0
+    if abs(step - round(step)) < 1e-6:
+        return _grid_taps(size, round(step) % ANGLE_STEPS)
+    return quantise_kernel(line_kernel(size, angle))
+
+
+@lru_cache(maxsize=8192)
+def _grid_taps(size: int, step: int) -> np.ndarray:
+    return quantise_kernel(_grid_kernels(size)[step])
 
 
 @lru_cache(maxsize=16)

@@ -7,6 +7,7 @@ import math
 import cv2
 import numpy as np
 
+from augkit import kernels
 from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
 
 
@@ -14,7 +15,8 @@ class Rotate(Stage):
     """Rotate by an angle drawn from `limit` (degrees, counter-clockwise positive).
 
     The canvas grows to the rotated image's bounding box, so no pixel of the source (and no
-    glyph of a long line) leaves it; the new corners repeat the border (replicate).
+    glyph of a long line) leaves it; the new corners repeat the border (replicate). Bilinear,
+    positions rounded to 1/128 pixel (`augkit.kernels.affine`).
     """
 
     name = "rotate"
@@ -40,29 +42,26 @@ def rotated_size(width: int, height: int, angle: float) -> tuple[int, int]:
 
 
 def rotate_grow(image: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate about the centre onto a canvas that holds the whole rotated image."""
+    """Rotate about the centre onto a canvas that holds the whole rotated image.
+
+    Bilinear sampling with replicated border (`augkit.kernels.affine`: positions to 1/128
+    pixel). The source is first padded with a replicated margin wide enough that every sample
+    of the grown canvas falls inside it, which is what "replicate border" means, and lets the
+    kernel read without per-pixel border checks.
+    """
+    image = kernels.bgr(image)
     h, w = image.shape[:2]
     new_w, new_h = rotated_size(w, h, angle)
-    m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
-    m[0, 2] += (new_w - w) / 2.0
-    m[1, 2] += (new_h - h) / 2.0
-    # The grown canvas's corners sample outside the source, where OpenCV takes a slow per-pixel
-    # border path (a third of the time on a 3-degree MRZ line). Replicating the border into a
-    # margin first keeps every sample inside; the pixels are the same (a test holds this).
     # The canvas is centred on the source, so its corners reach half the rotated canvas extent
-    # from the source centre: that, less the source's own half size, is the margin (plus 2 for
-    # the bilinear neighbour and rounding).
+    # from the source centre: that, less the source's own half size, is the margin, plus 3 for
+    # the bilinear neighbour, rounding and the kernel's own clamp one pixel inside its input.
     a = math.radians(angle)
     c, s = abs(math.cos(a)), abs(math.sin(a))
     half_w, half_h = (new_w - 1) / 2.0, (new_h - 1) / 2.0
-    mx = max(0, math.ceil(c * half_w + s * half_h - (w - 1) / 2.0) + 2)
-    my = max(0, math.ceil(s * half_w + c * half_h - (h - 1) / 2.0) + 2)
-    inverse = cv2.invertAffineTransform(m)
+    mx = max(0, math.ceil(c * half_w + s * half_h - (w - 1) / 2.0)) + 3
+    my = max(0, math.ceil(s * half_w + c * half_h - (h - 1) / 2.0)) + 3
     padded = cv2.copyMakeBorder(image, my, my, mx, mx, cv2.BORDER_REPLICATE)
-    inverse[0, 2] += mx
-    inverse[1, 2] += my
-    return cv2.warpAffine(padded, inverse, (new_w, new_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return kernels.affine(padded, (new_w, new_h), kernels.rotation_inverse(w, h, angle, new_w, new_h, mx, my))
 
 
 class CylindricalWarp(Stage):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
+from augkit import kernels
 from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
 
 
 class BrightnessContrast(Stage):
-    """out = alpha * img + beta * 255, saturating, with alpha in 1 +/- contrast and beta in +/- brightness."""
+    """out = alpha * img + beta * 255, saturating, with alpha in 1 +/- contrast and beta in +/- brightness
+    (16.16 fixed point, rounded half up)."""
 
     name = "brightness_contrast"
 
@@ -27,12 +28,9 @@ class BrightnessContrast(Stage):
         }
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
-        # A 256-entry table is exact for uint8 input and costs one lookup per pixel.
-        table = np.clip(np.rint(params["alpha"] * _LEVELS + params["beta"] * 255.0), 0, 255)
-        return cv2.LUT(image, table.astype(np.uint8))
-
-
-_LEVELS = np.arange(256, dtype=np.float64)
+        # In 16.16 fixed point, rounded half up (augkit.kernels.levels): alpha and beta * 255
+        # to 1/65536, far below one grey level over the whole 0..255 range.
+        return kernels.levels(kernels.bgr(image), params["alpha"], params["beta"])
 
 
 def _half_width(name: str, value) -> float:
@@ -60,15 +58,18 @@ class GaussianNoise(Stage):
         return {"sigma": uniform(rng, (lo ** 0.5, hi ** 0.5)), "noise_seed": int(rng.integers(0, 2**63))}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
-        return cv2.addWeighted(image, 1.0, standard_normals(image.shape, params["noise_seed"]), params["sigma"],
-                               0.0, dtype=cv2.CV_8U)  # rounds to nearest and saturates
+        # clamp(rint(v + sigma * n)) in float32 (augkit.kernels.add_noise)
+        image = kernels.bgr(image)
+        table, start = normals_run(image.size, params["noise_seed"])
+        return kernels.add_noise(image, table, start, params["sigma"])
 
 
 NOISE_TABLE_SIZE = 1 << 21
 
 
-def standard_normals(shape: tuple[int, ...], noise_seed: int) -> np.ndarray:
-    """Independent N(0, 1) values (float32) of `shape`, chosen by `noise_seed`.
+def normals_run(n: int, noise_seed: int) -> tuple[np.ndarray, int]:
+    """`n` independent N(0, 1) values (float32) chosen by `noise_seed`, as (array, start): the
+    values are array[start:start + n].
 
     Drawing fresh normals costs more than all other stages of a variant together; instead an
     image takes a contiguous run of a fixed table of 2M independent normals, starting at an
@@ -76,12 +77,10 @@ def standard_normals(shape: tuple[int, ...], noise_seed: int) -> np.ndarray:
     noise is exactly i.i.d. Gaussian per pixel and channel; across images only the offsets
     differ. Images too large for a run of the table draw their own normals.
     """
-    n = math.prod(shape)
     table = _normal_table()
     if n <= NOISE_TABLE_SIZE // 4:
-        start = noise_seed % (NOISE_TABLE_SIZE - n + 1)
-        return table[start:start + n].reshape(shape)
-    return np.random.Generator(np.random.PCG64(noise_seed)).standard_normal(shape, dtype=np.float32)
+        return table, noise_seed % (NOISE_TABLE_SIZE - n + 1)
+    return np.random.Generator(np.random.PCG64(noise_seed)).standard_normal(n, dtype=np.float32), 0
 
 
 @lru_cache(maxsize=1)

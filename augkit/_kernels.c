@@ -1,0 +1,512 @@
+/* augkit._kernels: the per-pixel work of the rotation, brightness/contrast, noise and motion-blur
+ * stages, in integer (or exactly specified float32) arithmetic.
+ *
+ * Why compiled code: these four stages were OpenCV calls costing 5-8 ns per output pixel each
+ * (OpenCV's warpAffine computes and looks up interpolation weights per pixel; filter2D
+ * accumulates in float), which put one worker's output far below the speed SPEC section 7 asks
+ * for. Each kernel here has two paths:
+ *
+ *   - a portable C path (any compiler, any CPU), and
+ *   - an AVX2 path (x86-64 with GCC or Clang), chosen at import when the CPU has AVX2.
+ *
+ * Both paths compute the same integer formulas (the float32 noise step rounds the same two
+ * IEEE operations in the same order; the module is compiled with -ffp-contract=off so no fused
+ * multiply-add changes a rounding), so output bytes do not depend on the CPU: the tests run
+ * both paths on the same inputs and compare them byte for byte, and compare both with plain
+ * numpy formulas of the definitions below.
+ *
+ * Images are C-contiguous uint8 buffers of H x W x 3 (BGR) unless said otherwise; every
+ * function checks buffer sizes before touching memory and raises ValueError otherwise.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define AUGKIT_X86 1
+#define AVX2_FN __attribute__((target("avx2")))
+#else
+#define AUGKIT_X86 0
+#endif
+
+static int use_simd = 0; /* set at import from the CPU; set_simd() lets tests force the C path */
+
+/* ------------------------------------------------------------------------------------------
+ * Rotation (any affine map): bilinear sampling with 1/128-pixel weights.
+ *
+ * For output pixel (x, y) the source position is (m0*x + m1*y + m2, m3*x + m4*y + m5), taken in
+ * 16.16 fixed point: per row, X = llround((m1*y + m2) * 65536) + 256 and A = llround(m0 * 65536)
+ * (Y, D alike), then X(x) = X + x*A. The +256 rounds the position to the nearest 1/128 pixel:
+ * xi = X >> 16 and fx = (X >> 9) & 127 (arithmetic shifts, so negative positions floor).
+ * xi is clamped to [0, W-3] and yi to [0, H-2] (a safety net: callers pad the source with a
+ * replicated margin so that no sample needs it). The weights are
+ *   w00 = (128-fx)(128-fy), w01 = fx(128-fy), w10 = (128-fx)fy, w11 = fx*fy   (sum 16384)
+ * and each channel is (w00*p00 + w01*p01 + w10*p10 + w11*p11 + 8192) >> 14.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const uint8_t *src;
+    Py_ssize_t sstride; /* bytes per source row */
+    int xmax, ymax;     /* clamps of xi and yi */
+    uint8_t *dst;
+    int dh, dw;
+    double m[6];
+} affine_job;
+
+static inline int64_t fixed(double v) { return (int64_t)llround(v * 65536.0); }
+
+static inline void affine_pixel(const affine_job *j, int64_t X, int64_t Y, uint8_t *o)
+{
+    int64_t xi = X >> 16, yi = Y >> 16;
+    if (xi < 0) xi = 0;
+    if (xi > j->xmax) xi = j->xmax;
+    if (yi < 0) yi = 0;
+    if (yi > j->ymax) yi = j->ymax;
+    int fx = (int)((X >> 9) & 127), fy = (int)((Y >> 9) & 127);
+    int w00 = (128 - fx) * (128 - fy), w01 = fx * (128 - fy), w10 = (128 - fx) * fy, w11 = fx * fy;
+    const uint8_t *p = j->src + yi * j->sstride + xi * 3;
+    const uint8_t *q = p + j->sstride;
+    for (int c = 0; c < 3; c++)
+        o[c] = (uint8_t)((w00 * p[c] + w01 * p[c + 3] + w10 * q[c] + w11 * q[c + 3] + 8192) >> 14);
+}
+
+static void affine_rows_c(const affine_job *j, int y0, int y1)
+{
+    int64_t A = fixed(j->m[0]), D = fixed(j->m[3]);
+    for (int y = y0; y < y1; y++) {
+        int64_t X = fixed(j->m[1] * y + j->m[2]) + 256, Y = fixed(j->m[4] * y + j->m[5]) + 256;
+        uint8_t *o = j->dst + (Py_ssize_t)y * j->dw * 3;
+        for (int x = 0; x < j->dw; x++)
+            affine_pixel(j, X + x * A, Y + x * D, o + 3 * x);
+    }
+}
+
+#if AUGKIT_X86
+/* A byte shuffle giving dword i of each lane (bytes c+3i, 0, c+3i+3, 0): channel c of pixel i of
+ * a run of BGR pixels and of its right neighbour, as two 16-bit values. */
+AVX2_FN static __m256i dword_pairs(int c)
+{
+    int8_t m[32];
+    for (int i = 0; i < 32; i++) {
+        int px = (i % 16) / 4, at = i % 4;
+        m[i] = (int8_t)(at == 0 ? c + 3 * px : at == 2 ? c + 3 * px + 3 : -1);
+    }
+    return _mm256_loadu_si256((const __m256i *)m);
+}
+
+/* 128-bit loads at lo and hi into the low and high lanes of one register. */
+AVX2_FN static inline __m256i load_lanes(const uint8_t *lo, const uint8_t *hi)
+{
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)lo)),
+                                   _mm_loadu_si128((const __m128i *)hi), 1);
+}
+
+/* Eight output pixels per step. For the small angles of a text-line rotation, eight neighbouring
+ * output pixels almost always read eight neighbouring source columns (xi steps by exactly 1) from
+ * at most two neighbouring source rows (the row changes at most once). Such a step loads the
+ * three source rows involved as plain 28-byte runs (no gathers: on many CPUs a gather costs more
+ * than the whole step), arranges each channel's (left, right) pairs with one byte shuffle per
+ * row, picks each pixel's row pair with a blend, and weighs each pair with one multiply-add.
+ * Any other step (a column skipped, clamping needed, steep maps) computes its pixels one by one
+ * with the portable code; both give the same bytes. */
+AVX2_FN static void affine_rows_avx2(const affine_job *j)
+{
+    const int64_t A = fixed(j->m[0]), D = fixed(j->m[3]);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i laneA = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int32_t)A));
+    const __m256i laneD = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int32_t)D));
+    const __m256i m127 = _mm256_set1_epi32(127), m128 = _mm256_set1_epi32(128), half = _mm256_set1_epi32(8192);
+    /* pixel i of a lane (bytes 3i..3i+5 of the lane's run): channel c of the pixel and of its
+     * right neighbour into the two 16-bit halves of dword i */
+    const __m256i pair[3] = {dword_pairs(0), dword_pairs(1), dword_pairs(2)};
+    /* keep bytes 0-2 of each dword: 12 bytes per 128-bit lane */
+    const __m256i pack3 = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+                                           0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    const Py_ssize_t stride = j->sstride;
+
+    for (int y = 0; y < j->dh; y++) {
+        const int64_t X0 = fixed(j->m[1] * y + j->m[2]) + 256, Y0 = fixed(j->m[4] * y + j->m[5]) + 256;
+        uint8_t *o = j->dst + (Py_ssize_t)y * j->dw * 3;
+        int x = 0;
+        for (; x + 10 <= j->dw; x += 8) {
+            const int64_t Xf = X0 + x * A, Yf = Y0 + x * D;
+            const int64_t xf = Xf >> 16, xl = (Xf + 7 * A) >> 16, yf = Yf >> 16, yl = (Yf + 7 * D) >> 16;
+            const int64_t ylo = yf < yl ? yf : yl, yhi = yf < yl ? yl : yf;
+            if (xl - xf != 7 || xf < 0 || xl > j->xmax || ylo < 0 || yhi > j->ymax || yhi - ylo > 1) {
+                for (int i = 0; i < 8; i++)
+                    affine_pixel(j, Xf + i * A, Yf + i * D, o + 3 * (x + i));
+                continue;
+            }
+            __m256i X = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Xf), laneA);
+            __m256i Y = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Yf), laneD);
+            __m256i fx = _mm256_and_si256(_mm256_srai_epi32(X, 9), m127);
+            __m256i fy = _mm256_and_si256(_mm256_srai_epi32(Y, 9), m127);
+            __m256i gx = _mm256_sub_epi32(m128, fx), gy = _mm256_sub_epi32(m128, fy);
+            /* products of values <= 128 fit the low 16 bits of each dword; high halves stay 0 */
+            __m256i w0 = _mm256_or_si256(_mm256_mullo_epi16(gx, gy), _mm256_slli_epi32(_mm256_mullo_epi16(fx, gy), 16));
+            __m256i w1 = _mm256_or_si256(_mm256_mullo_epi16(gx, fy), _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
+            /* lanes whose row is ylo + 1 take rows (ylo+1, ylo+2) instead of (ylo, ylo+1) */
+            __m256i down = _mm256_cmpgt_epi32(_mm256_srai_epi32(Y, 16), _mm256_set1_epi32((int32_t)ylo));
+            const uint8_t *r0 = j->src + ylo * stride + 3 * xf;
+            const uint8_t *r1 = r0 + stride;
+            const uint8_t *r2 = yhi > ylo ? r1 + stride : r1; /* row ylo+2 only when some lane needs it */
+            __m256i s0 = load_lanes(r0, r0 + 12), s1 = load_lanes(r1, r1 + 12), s2 = load_lanes(r2, r2 + 12);
+            __m256i out = _mm256_setzero_si256();
+            for (int c = 0; c < 3; c++) {
+                __m256i a0 = _mm256_shuffle_epi8(s0, pair[c]), a1 = _mm256_shuffle_epi8(s1, pair[c]);
+                __m256i a2 = _mm256_shuffle_epi8(s2, pair[c]);
+                __m256i p0 = _mm256_blendv_epi8(a0, a1, down), p1 = _mm256_blendv_epi8(a1, a2, down);
+                __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(p0, w0), _mm256_madd_epi16(p1, w1)), half);
+                out = _mm256_or_si256(out, _mm256_slli_epi32(_mm256_srli_epi32(v, 14), 8 * c));
+            }
+            out = _mm256_shuffle_epi8(out, pack3);
+            /* 12 bytes per lane; the second store overwrites the first's 4 spare bytes, and the
+             * loop bound leaves room for the second's (the next step or the tail rewrites them) */
+            _mm_storeu_si128((__m128i *)(o + 3 * x), _mm256_castsi256_si128(out));
+            _mm_storeu_si128((__m128i *)(o + 3 * x + 12), _mm256_extracti128_si256(out, 1));
+        }
+        for (; x < j->dw; x++)
+            affine_pixel(j, X0 + x * A, Y0 + x * D, o + 3 * x);
+    }
+}
+#endif
+
+/* Whether every position of the job fits int32 (the AVX2 path's lanes). */
+static int affine_fits_int32(const affine_job *j, Py_ssize_t src_len)
+{
+    const double limit = 2147483647.0 - 65536.0 * 4;
+    if (src_len > 2147483647 - 4 * j->sstride) return 0;
+    for (int k = 0; k < 2; k++) {
+        double y = k ? j->dh - 1 : 0;
+        for (int e = 0; e < 2; e++) {
+            double x = e ? j->dw : 0;
+            if (fabs((j->m[0] * x + j->m[1] * y + j->m[2]) * 65536.0) > limit) return 0;
+            if (fabs((j->m[3] * x + j->m[4] * y + j->m[5]) * 65536.0) > limit) return 0;
+        }
+    }
+    return fabs(j->m[0] * 65536.0) * j->dw < limit && fabs(j->m[3] * 65536.0) * j->dw < limit;
+}
+
+static PyObject *k_affine(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst;
+    int sh, sw, dh, dw;
+    affine_job j;
+    if (!PyArg_ParseTuple(args, "y*iiw*ii(dddddd)", &src, &sh, &sw, &dst, &dh, &dw,
+                          &j.m[0], &j.m[1], &j.m[2], &j.m[3], &j.m[4], &j.m[5]))
+        return NULL;
+    PyObject *result = NULL;
+    if (sh < 2 || sw < 3 || dh < 0 || dw < 0 || src.len < (Py_ssize_t)sh * sw * 3 || dst.len < (Py_ssize_t)dh * dw * 3) {
+        PyErr_SetString(PyExc_ValueError, "affine: source must be at least 3x2 pixels and buffers must hold their shapes");
+        goto done;
+    }
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(j.m[k]) || fabs(j.m[k]) > 1e7) {
+            PyErr_SetString(PyExc_ValueError, "affine: matrix entries must be finite and below 1e7");
+            goto done;
+        }
+    j.src = (const uint8_t *)src.buf;
+    j.sstride = (Py_ssize_t)sw * 3;
+    j.xmax = sw - 3;
+    j.ymax = sh - 2;
+    j.dst = (uint8_t *)dst.buf;
+    j.dh = dh;
+    j.dw = dw;
+    Py_BEGIN_ALLOW_THREADS
+#if AUGKIT_X86
+    if (use_simd && affine_fits_int32(&j, src.len))
+        affine_rows_avx2(&j);
+    else
+#endif
+        affine_rows_c(&j, 0, dh);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Brightness/contrast: out = clamp((v*a + b + 32768) >> 16, 0, 255) per byte, with
+ * a = llround(alpha * 65536) and b = llround(beta * 255 * 65536) computed by the caller.
+ * ------------------------------------------------------------------------------------------ */
+
+static inline uint8_t clamp255(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+static void levels_c(const uint8_t *s, uint8_t *d, Py_ssize_t n, int32_t a, int32_t b, Py_ssize_t i)
+{
+    for (; i < n; i++) d[i] = clamp255((s[i] * a + b + 32768) >> 16);
+}
+
+#if AUGKIT_X86
+AVX2_FN static void levels_avx2(const uint8_t *s, uint8_t *d, Py_ssize_t n, int32_t a, int32_t b)
+{
+    const __m256i va = _mm256_set1_epi32(a), vb = _mm256_set1_epi32(b + 32768);
+    Py_ssize_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(s + i));
+        __m256i v0 = _mm256_cvtepu8_epi32(bytes), v1 = _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
+        v0 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v0, va), vb), 16);
+        v1 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v1, va), vb), 16);
+        __m256i w = _mm256_packs_epi32(v0, v1);            /* per lane: v0 lo, v1 lo | v0 hi, v1 hi */
+        w = _mm256_permute4x64_epi64(w, 0xD8);              /* v0 (8), v1 (8) */
+        __m128i out = _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        _mm_storeu_si128((__m128i *)(d + i), out);
+    }
+    levels_c(s, d, n, a, b, i);
+}
+#endif
+
+static PyObject *k_levels(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst;
+    long long a, b;
+    if (!PyArg_ParseTuple(args, "y*w*LL", &src, &dst, &a, &b)) return NULL;
+    PyObject *result = NULL;
+    if (dst.len < src.len || a < 0 || a > 8 * 65536 || b < -300LL * 65536 || b > 300LL * 65536) {
+        PyErr_SetString(PyExc_ValueError, "levels: destination too small or factors out of range");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+#if AUGKIT_X86
+    if (use_simd)
+        levels_avx2((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, (int32_t)a, (int32_t)b);
+    else
+#endif
+        levels_c((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, (int32_t)a, (int32_t)b, 0);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Gaussian noise: out[i] = clamp(rint((float)v[i] + sigma * n[i]), 0, 255) with float32 sigma
+ * and float32 normals n (a run of the caller's table): one float32 multiply, one float32 add,
+ * round half to even.
+ * ------------------------------------------------------------------------------------------ */
+
+static void noise_c(const uint8_t *s, uint8_t *d, Py_ssize_t len, const float *n, float sigma, Py_ssize_t i)
+{
+    for (; i < len; i++) {
+        float t = (float)s[i] + sigma * n[i];
+        long r = lrintf(t); /* the default rounding mode: half to even, as the AVX2 conversion */
+        d[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+    }
+}
+
+#if AUGKIT_X86
+AVX2_FN static void noise_avx2(const uint8_t *s, uint8_t *d, Py_ssize_t len, const float *n, float sigma)
+{
+    const __m256 vs = _mm256_set1_ps(sigma);
+    Py_ssize_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(s + i));
+        __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+        __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8)));
+        f0 = _mm256_add_ps(f0, _mm256_mul_ps(vs, _mm256_loadu_ps(n + i)));
+        f1 = _mm256_add_ps(f1, _mm256_mul_ps(vs, _mm256_loadu_ps(n + i + 8)));
+        __m256i w = _mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1));
+        w = _mm256_permute4x64_epi64(w, 0xD8);
+        _mm_storeu_si128((__m128i *)(d + i), _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+    }
+    noise_c(s, d, len, n, sigma, i);
+}
+#endif
+
+static PyObject *k_noise(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst, normals;
+    Py_ssize_t start;
+    double sigma;
+    if (!PyArg_ParseTuple(args, "y*w*y*nd", &src, &dst, &normals, &start, &sigma)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t count = normals.len / (Py_ssize_t)sizeof(float);
+    if (dst.len < src.len || start < 0 || start > count - src.len || !isfinite(sigma) || fabs(sigma) > 1e4) {
+        PyErr_SetString(PyExc_ValueError, "noise: destination too small, normals too few or sigma out of range");
+        goto done;
+    }
+    const float *n = (const float *)normals.buf + start;
+    Py_BEGIN_ALLOW_THREADS
+#if AUGKIT_X86
+    if (use_simd)
+        noise_avx2((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, n, (float)sigma);
+    else
+#endif
+        noise_c((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, n, (float)sigma, 0);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&normals);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Sparse 2-D filter with 8-bit integer weights summing to 256 (the motion-blur line kernel):
+ *   out[y][x][c] = (128 + sum_k q_k * P[y + dy_k][x + dx_k][c]) >> 8
+ * over a source P padded by the caller (replicated border) so every tap lands inside it.
+ * Taps are (dy, dx, q) int32 triples with q >= 0 and sum q = 256, so every partial sum fits
+ * 16 bits (at most 255 * 256 + 128).
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const uint8_t *src;
+    Py_ssize_t sstride;
+    uint8_t *dst;
+    int h, w;
+    const int32_t *taps;
+    int ntaps;
+    const uint8_t **rows; /* scratch: one row pointer per tap */
+} filter_job;
+
+static void filter_row_c(const filter_job *f, int y, Py_ssize_t i0)
+{
+    Py_ssize_t n = (Py_ssize_t)f->w * 3;
+    uint8_t *o = f->dst + (Py_ssize_t)y * n;
+    for (Py_ssize_t i = i0; i < n; i++) {
+        uint32_t acc = 128;
+        for (int k = 0; k < f->ntaps; k++) {
+            const int32_t *t = f->taps + 3 * k;
+            acc += (uint32_t)t[2] * f->src[(Py_ssize_t)(y + t[0]) * f->sstride + 3 * t[1] + i];
+        }
+        o[i] = (uint8_t)(acc >> 8);
+    }
+}
+
+#if AUGKIT_X86
+AVX2_FN static void filter_avx2(const filter_job *f)
+{
+    Py_ssize_t n = (Py_ssize_t)f->w * 3;
+    const uint8_t **rows = f->rows;
+    for (int y = 0; y < f->h; y++) {
+        for (int k = 0; k < f->ntaps; k++)
+            rows[k] = f->src + (Py_ssize_t)(y + f->taps[3 * k]) * f->sstride + 3 * f->taps[3 * k + 1];
+        uint8_t *o = f->dst + (Py_ssize_t)y * n;
+        Py_ssize_t i = 0;
+        /* 32 bytes per step in two accumulators: each tap's row and weight are loaded once
+         * for two multiply-adds */
+        for (; i + 32 <= n; i += 32) {
+            __m256i acc0 = _mm256_set1_epi16(128), acc1 = acc0;
+            for (int k = 0; k < f->ntaps; k++) {
+                const __m256i q = _mm256_set1_epi16((short)f->taps[3 * k + 2]);
+                const uint8_t *r = rows[k] + i;
+                acc0 = _mm256_add_epi16(acc0, _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)r)), q));
+                acc1 = _mm256_add_epi16(acc1, _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(r + 16))), q));
+            }
+            acc0 = _mm256_srli_epi16(acc0, 8);
+            acc1 = _mm256_srli_epi16(acc1, 8);
+            _mm_storeu_si128((__m128i *)(o + i), _mm_packus_epi16(_mm256_castsi256_si128(acc0), _mm256_extracti128_si256(acc0, 1)));
+            _mm_storeu_si128((__m128i *)(o + i + 16), _mm_packus_epi16(_mm256_castsi256_si128(acc1), _mm256_extracti128_si256(acc1, 1)));
+        }
+        for (; i + 16 <= n; i += 16) {
+            __m256i acc = _mm256_set1_epi16(128);
+            for (int k = 0; k < f->ntaps; k++) {
+                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(rows[k] + i)));
+                acc = _mm256_add_epi16(acc, _mm256_mullo_epi16(v, _mm256_set1_epi16((short)f->taps[3 * k + 2])));
+            }
+            acc = _mm256_srli_epi16(acc, 8);
+            _mm_storeu_si128((__m128i *)(o + i), _mm_packus_epi16(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)));
+        }
+        filter_row_c(f, y, i);
+    }
+}
+#endif
+
+static PyObject *k_filter(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst, taps;
+    int ph, pw, h, w;
+    if (!PyArg_ParseTuple(args, "y*iiw*iiy*", &src, &ph, &pw, &dst, &h, &w, &taps)) return NULL;
+    PyObject *result = NULL;
+    filter_job f;
+    f.ntaps = (int)(taps.len / (3 * (Py_ssize_t)sizeof(int32_t)));
+    f.taps = (const int32_t *)taps.buf;
+    int ok = ph >= 1 && pw >= 1 && h >= 0 && w >= 0 && h <= ph && w <= pw && src.len >= (Py_ssize_t)ph * pw * 3
+             && dst.len >= (Py_ssize_t)h * w * 3 && f.ntaps >= 1 && taps.len == 12 * (Py_ssize_t)f.ntaps;
+    int sum = 0;
+    for (int k = 0; ok && k < f.ntaps; k++) {
+        const int32_t *t = f.taps + 3 * k;
+        ok = t[0] >= 0 && t[1] >= 0 && t[0] + h <= ph && t[1] + w <= pw && t[2] >= 0 && t[2] <= 256;
+        sum += t[2];
+    }
+    if (!ok || sum != 256) {
+        PyErr_SetString(PyExc_ValueError, "filter: taps (dy, dx, q) inside the padded source, q summing to 256");
+        goto done;
+    }
+    f.src = (const uint8_t *)src.buf;
+    f.sstride = (Py_ssize_t)pw * 3;
+    f.dst = (uint8_t *)dst.buf;
+    f.h = h;
+    f.w = w;
+    f.rows = (const uint8_t **)malloc(sizeof(uint8_t *) * (size_t)f.ntaps);
+    if (!f.rows) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+#if AUGKIT_X86
+    if (use_simd)
+        filter_avx2(&f);
+    else
+#endif
+        for (int y = 0; y < h; y++) filter_row_c(&f, y, 0);
+    Py_END_ALLOW_THREADS
+    free(f.rows);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&taps);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static PyObject *k_set_simd(PyObject *self, PyObject *arg)
+{
+    int want = PyObject_IsTrue(arg);
+    if (want < 0) return NULL;
+    int before = use_simd;
+#if AUGKIT_X86
+    use_simd = want && __builtin_cpu_supports("avx2");
+#else
+    use_simd = 0;
+#endif
+    return PyBool_FromLong(before);
+}
+
+static PyObject *k_simd(PyObject *self, PyObject *unused) { return PyUnicode_FromString(use_simd ? "avx2" : "c"); }
+
+static PyMethodDef methods[] = {
+    {"affine", k_affine, METH_VARARGS, "affine(src, sh, sw, dst, dh, dw, m): bilinear sampling of an affine map"},
+    {"levels", k_levels, METH_VARARGS, "levels(src, dst, a, b): clamp((v*a + b + 32768) >> 16)"},
+    {"noise", k_noise, METH_VARARGS, "noise(src, dst, normals, start, sigma): clamp(rint(v + sigma*n))"},
+    {"filter", k_filter, METH_VARARGS, "filter(src, ph, pw, dst, h, w, taps): sparse 8-bit-weight filter"},
+    {"set_simd", k_set_simd, METH_O, "set_simd(flag) -> previous: use the AVX2 paths where the CPU has them"},
+    {"simd", k_simd, METH_NOARGS, "simd() -> 'avx2' or 'c': the paths in use"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+#if AUGKIT_X86
+    __builtin_cpu_init();
+    use_simd = __builtin_cpu_supports("avx2");
+#endif
+    return PyModule_Create(&module);
+}

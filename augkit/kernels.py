@@ -1,0 +1,118 @@
+"""The compiled per-pixel kernels of four stages (rotation, brightness/contrast, noise, motion
+blur), with their definitions and the checks of what goes in.
+
+The arithmetic lives in `augkit/_kernels.c`, which states each formula exactly; this module
+turns images into what it takes (uint8, three channels, C-contiguous) and allocates outputs.
+Each kernel has a portable C path and an AVX2 path chosen at import; both give the same bytes
+(tests compare them on every kernel), so output does not depend on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+try:
+    from augkit import _kernels
+except ImportError as exc:  # a source tree used without building, or a broken install
+    raise ImportError(
+        "augkit's compiled kernels (augkit._kernels) are missing: install augkit with "
+        "`pip install .` (a C compiler is needed when no wheel fits this machine)") from exc
+
+
+def bgr(image: np.ndarray) -> np.ndarray:
+    """`image` as a C-contiguous uint8 H x W x 3 array (grey made BGR, alpha dropped)."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"stages take uint8 images, got {image.dtype}")
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        image = cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2BGR)
+    elif image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"stages take H x W x 3 images, got shape {image.shape}")
+    elif image.shape[2] == 4:
+        image = image[:, :, :3]
+    return np.ascontiguousarray(image)
+
+
+def affine(image: np.ndarray, size: tuple[int, int], inverse: tuple[float, ...]) -> np.ndarray:
+    """Sample `image` (BGR uint8, at least 3 x 2) at the positions of an affine map.
+
+    `size` is the output (width, height); `inverse` the six entries (m0..m5) that take an output
+    pixel (x, y) to the source position (m0 x + m1 y + m2, m3 x + m4 y + m5). Bilinear, with
+    positions rounded to 1/128 pixel and weights in units of 1/16384; positions beyond the
+    border are clamped (replicate), see `augkit/_kernels.c` for the exact formula.
+    """
+    h, w = image.shape[:2]
+    out = np.empty((size[1], size[0], 3), np.uint8)
+    _kernels.affine(image, h, w, out, size[1], size[0], tuple(float(v) for v in inverse))
+    return out
+
+
+def levels(image: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """alpha * v + beta * 255 per byte, saturating: clamp((v*a + b + 32768) >> 16) with
+    a = round(alpha * 65536), b = round(beta * 255 * 65536)."""
+    out = np.empty_like(image)
+    _kernels.levels(image, out, round(alpha * 65536), round(beta * 255 * 65536))
+    return out
+
+
+def add_noise(image: np.ndarray, normals: np.ndarray, start: int, sigma: float) -> np.ndarray:
+    """clamp(rint(v + sigma * n)) per byte in float32, n = normals[start + i] for byte i (row-major)."""
+    out = np.empty_like(image)
+    _kernels.noise(image, out, normals, int(start), float(sigma))
+    return out
+
+
+def filter_taps(image: np.ndarray, taps: np.ndarray, radius: int) -> np.ndarray:
+    """Sparse filter with replicated border: out = (128 + sum q * image[y + dy - r, x + dx - r]) >> 8.
+
+    `taps` is an int32 array of (dy, dx, q) rows with 0 <= dy, dx <= 2r and q summing to 256
+    (`quantise_kernel` makes them from a float kernel).
+    """
+    h, w = image.shape[:2]
+    padded = cv2.copyMakeBorder(image, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
+    out = np.empty_like(image)
+    _kernels.filter(padded, h + 2 * radius, w + 2 * radius, out, h, w, taps)
+    return out
+
+
+def quantise_kernel(kernel: np.ndarray) -> np.ndarray:
+    """A non-negative float kernel summing to 1 as integer (dy, dx, q) taps with q summing to 256:
+    each weight floored to 1/256, the remainder given one unit at a time to the largest
+    remainders (earlier taps first on ties); zero taps dropped."""
+    scaled = kernel.astype(np.float64).ravel() * 256.0 / float(kernel.sum())
+    q = np.floor(scaled).astype(np.int64)
+    order = np.argsort(-(scaled - q), kind="stable")
+    q[order[:256 - int(q.sum())]] += 1
+    ys, xs = np.divmod(np.arange(kernel.size), kernel.shape[1])
+    keep = q > 0
+    taps = np.stack([ys[keep], xs[keep], q[keep]], axis=1).astype(np.int32)
+    taps.setflags(write=False)
+    return taps
+
+
+def simd() -> str:
+    """The kernel paths in use: 'avx2' or 'c'."""
+    return _kernels.simd()
+
+
+def set_simd(enabled: bool) -> bool:
+    """Use the AVX2 paths (where the CPU has them) or the portable C ones; returns the old setting.
+    Both give the same bytes; tests switch to compare them."""
+    return _kernels.set_simd(enabled)
+
+
+def rotation_inverse(width: int, height: int, angle: float, new_w: int, new_h: int,
+                     margin_x: int = 0, margin_y: int = 0) -> tuple[float, ...]:
+    """The map from a `new_w` x `new_h` canvas back into a `width` x `height` image rotated
+    counter-clockwise by `angle` degrees about its centre, the two centres aligned; positions
+    shifted by a source margin (mx, my) when the source was padded by it."""
+    a = math.radians(angle)
+    c, s = math.cos(a), math.sin(a)
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    nx, ny = (new_w - 1) / 2.0, (new_h - 1) / 2.0
+    # output (x, y) -> source: R^-1 (x - nx, y - ny) + (cx, cy); R rotates counter-clockwise
+    # on screen (y down), as OpenCV's getRotationMatrix2D with a positive angle.
+    return (c, -s, cx + margin_x - c * nx + s * ny,
+            s, c, cy + margin_y - s * nx - c * ny)

@@ -1,0 +1,199 @@
+"""The compiled kernels: each one's AVX2 and portable C paths give the same bytes, and both
+equal the formula augkit/_kernels.c states, written here in plain numpy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from augkit import kernels
+
+RNG = np.random.default_rng(20261121)
+
+
+@pytest.fixture
+def both_paths():
+    """Run a kernel call on each available path; returns a function taking a thunk."""
+    def run(thunk):
+        results = []
+        for simd in (True, False):
+            before = kernels.set_simd(simd)
+            try:
+                results.append(thunk())
+            finally:
+                kernels.set_simd(before)
+        return results
+    return run
+
+
+def _fixed(v: np.ndarray | float) -> np.ndarray:
+    return np.vectorize(lambda x: round(x * 65536), otypes=[np.int64])(v)
+
+
+def affine_reference(src: np.ndarray, size: tuple[int, int], m: tuple[float, ...]) -> np.ndarray:
+    """Bilinear sampling at 1/128-pixel positions, indices clamped to [0, W-3] x [0, H-2]."""
+    sh, sw = src.shape[:2]
+    w, h = size
+    x = np.arange(w, dtype=np.int64)[None, :]
+    rows = np.arange(h, dtype=np.float64)
+    X = _fixed(m[1] * rows + m[2]).reshape(-1, 1) + 256 + x * round(m[0] * 65536)
+    Y = _fixed(m[4] * rows + m[5]).reshape(-1, 1) + 256 + x * round(m[3] * 65536)
+    xi, yi = np.clip(X >> 16, 0, sw - 3), np.clip(Y >> 16, 0, sh - 2)
+    fx, fy = ((X >> 9) & 127)[..., None], ((Y >> 9) & 127)[..., None]
+    s = src.astype(np.int64)
+    total = ((128 - fx) * (128 - fy) * s[yi, xi] + fx * (128 - fy) * s[yi, xi + 1]
+             + (128 - fx) * fy * s[yi + 1, xi] + fx * fy * s[yi + 1, xi + 1] + 8192)
+    return (total >> 14).astype(np.uint8).reshape(h, w, 3)
+
+
+def _random_map(trial: int, sh: int, sw: int) -> tuple[float, ...]:
+    # mostly text-line rotations (the fast path), some steep, mirrored or scaled maps (the rest)
+    angle = math.radians(RNG.uniform(-4, 4) if trial % 4 else RNG.uniform(-180, 180))
+    c, s = math.cos(angle), math.sin(angle)
+    scale = RNG.uniform(0.4, 1.8) if trial % 5 == 0 else 1.0
+    mirror = -1.0 if trial % 7 == 0 else 1.0
+    return (mirror * c * scale, s, RNG.uniform(-6, sw / 2), -s, c * scale, RNG.uniform(-6, sh / 2))
+
+
+def test_affine_paths_equal_the_formula(both_paths):
+    for trial in range(120):
+        sh, sw = int(RNG.integers(2, 70)), int(RNG.integers(3, 420))
+        src = RNG.integers(0, 256, (sh, sw, 3), dtype=np.uint8)
+        size = (int(RNG.integers(0, 460)), int(RNG.integers(0, 80)))  # (w, h), empty ones included
+        m = _random_map(trial, sh, sw)
+        fast, portable = both_paths(lambda: kernels.affine(src, size, m))
+        expected = affine_reference(src, size, m)
+        assert np.array_equal(fast, portable), (trial, sh, sw, size, m)
+        assert np.array_equal(fast, expected), (trial, sh, sw, size, m)
+
+
+def test_affine_identity_and_half_pixel_shift():
+    src = RNG.integers(0, 256, (20, 50, 3), dtype=np.uint8)
+    assert np.array_equal(kernels.affine(src, (47, 18), (1, 0, 0, 0, 1, 0)), src[:18, :47])
+    half = kernels.affine(src, (40, 10), (1, 0, 0.5, 0, 1, 0))
+    expected = (src[:10, :40].astype(int) * 8192 + src[:10, 1:41].astype(int) * 8192 + 8192) >> 14
+    assert np.array_equal(half, expected)
+
+
+def test_levels_paths_equal_the_formula(both_paths):
+    for n in (0, 1, 15, 16, 17, 33, 1000, 70_001):
+        src = RNG.integers(0, 256, n, dtype=np.uint8)
+        for alpha, beta in ((1.0, 0.0), (0.8, -0.2), (1.2, 0.2), (1.137, -0.0731), (0.0, 0.5), (3.0, -1.0)):
+            a, b = round(alpha * 65536), round(beta * 255 * 65536)
+            expected = np.clip((src.astype(np.int64) * a + b + 32768) >> 16, 0, 255)
+            fast, portable = both_paths(lambda: kernels.levels(src, alpha, beta))
+            assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (n, alpha, beta)
+    identity = RNG.integers(0, 256, 999, dtype=np.uint8)
+    assert np.array_equal(kernels.levels(identity, 1.0, 0.0), identity)
+
+
+def test_noise_paths_equal_the_formula(both_paths):
+    table = RNG.standard_normal(200_000, dtype=np.float32)
+    for n in (0, 1, 15, 16, 17, 1001, 70_003):
+        src = RNG.integers(0, 256, n, dtype=np.uint8)
+        start = int(RNG.integers(0, len(table) - n + 1))
+        for sigma in (0.0, 3.3, 8.366, 40.0):
+            s = np.float32(sigma)
+            expected = np.clip(np.rint(src.astype(np.float32) + s * table[start:start + n]), 0, 255)
+            fast, portable = both_paths(lambda: kernels.add_noise(src, table, start, sigma))
+            assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (n, sigma)
+
+
+def test_noise_rounds_half_to_even():
+    src = np.array([10, 10, 11, 11, 0, 255], np.uint8)
+    normals = np.array([0.5, -0.5, 0.5, -0.5, -0.5, 0.5], np.float32)
+    assert kernels.add_noise(src, normals, 0, 1.0).tolist() == [10, 10, 12, 10, 0, 255]
+
+
+def filter_reference(image: np.ndarray, taps: np.ndarray, r: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((r, r), (r, r), (0, 0)), mode="edge").astype(np.int64)
+    acc = np.full(image.shape, 128, np.int64)
+    for dy, dx, q in taps:
+        acc += int(q) * padded[dy:dy + h, dx:dx + w]
+    return (acc >> 8).astype(np.uint8)
+
+
+def test_filter_paths_equal_the_formula(both_paths):
+    from augkit.stages.blur import line_taps
+
+    for trial in range(60):
+        h, w = int(RNG.integers(1, 50)), int(RNG.integers(1, 300))
+        image = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        size = int(RNG.choice([3, 5, 7, 9, 15]))
+        taps = line_taps(size, round(float(RNG.uniform(0, 180)), 1) if trial % 3 else float(RNG.uniform(0, 180)))
+        fast, portable = both_paths(lambda: kernels.filter_taps(image, taps, size // 2))
+        expected = filter_reference(image, taps, size // 2)
+        assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (trial, h, w, size)
+
+
+def test_filter_keeps_flat_images_flat():
+    from augkit.stages.blur import line_taps
+
+    flat = np.full((30, 100, 3), 173, np.uint8)
+    for size in (3, 5, 7):
+        for angle in (0.0, 33.3, 90.0, 123.4):
+            assert np.array_equal(kernels.filter_taps(flat, line_taps(size, angle), size // 2), flat)
+
+
+@pytest.mark.parametrize("size", [3, 5, 7, 9])
+def test_quantised_line_kernel_sums_to_256_and_stays_close(size):
+    from augkit.stages.blur import line_kernel, line_taps
+
+    for angle in (0.0, 12.3, 45.0, 90.0, 137.9, 179.9):
+        kernel = line_kernel(size, angle)
+        taps = line_taps(size, angle)
+        assert taps[:, 2].sum() == 256 and (taps[:, 2] > 0).all()
+        dense = np.zeros((size, size))
+        dense[taps[:, 0], taps[:, 1]] = taps[:, 2] / 256
+        assert np.abs(dense - kernel).max() <= 1 / 256
+        assert set(zip(*np.nonzero(dense))) == set(zip(*np.nonzero(kernel)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kernels._kernels.affine(np.zeros((2, 2, 3), np.uint8), 2, 2, np.zeros(12, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
+    lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 4, 4, np.zeros(11, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
+    lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 5, 4, np.zeros(12, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
+    lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 4, 4, np.zeros(12, np.uint8), 2, 2, (math.nan, 0, 0, 0, 1, 0)),
+    lambda: kernels._kernels.levels(np.zeros(10, np.uint8), np.zeros(9, np.uint8), 65536, 0),
+    lambda: kernels._kernels.noise(np.zeros(10, np.uint8), np.zeros(10, np.uint8), np.zeros(12, np.float32), 3, 1.0),
+    lambda: kernels._kernels.filter(np.zeros((5, 5, 3), np.uint8), 5, 5, np.zeros(27, np.uint8), 3, 3,
+                                    np.array([[0, 0, 255]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((5, 5, 3), np.uint8), 5, 5, np.zeros(27, np.uint8), 3, 3,
+                                    np.array([[3, 0, 256]], np.int32)),
+], ids=["source-too-small", "output-too-small", "shape-beyond-buffer", "nan-matrix", "levels-short-output",
+        "noise-normals-too-few", "filter-sum-not-256", "filter-tap-outside"])
+def test_kernels_refuse_what_would_read_or_write_out_of_bounds(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_read_only_input_and_non_contiguous_views_work():
+    image = RNG.integers(0, 256, (20, 60, 3), dtype=np.uint8)
+    image.setflags(write=False)
+    assert kernels.levels(image, 1.0, 0.0).tolist() == image.tolist()
+    view = np.asarray(RNG.integers(0, 256, (20, 120, 3), dtype=np.uint8))[:, ::2]
+    assert np.array_equal(kernels.levels(kernels.bgr(view), 1.0, 0.0), view)
+    with pytest.raises(ValueError):  # a strided view is not silently read as if contiguous
+        kernels._kernels.levels(view, np.empty_like(view), 65536, 0)
+
+
+def test_bgr_converts_grey_and_alpha():
+    grey = RNG.integers(0, 256, (5, 7), dtype=np.uint8)
+    assert kernels.bgr(grey).shape == (5, 7, 3) and np.array_equal(kernels.bgr(grey)[:, :, 2], grey)
+    rgba = RNG.integers(0, 256, (5, 7, 4), dtype=np.uint8)
+    assert np.array_equal(kernels.bgr(rgba), rgba[:, :, :3])
+    with pytest.raises(ValueError):
+        kernels.bgr(np.zeros((5, 7, 3), np.float32))
+
+
+def test_simd_switch_reports_the_path():
+    before = kernels.set_simd(False)
+    try:
+        assert kernels.simd() == "c"
+        kernels.set_simd(True)
+        assert kernels.simd() in ("avx2", "c")  # avx2 where the CPU has it
+    finally:
+        kernels.set_simd(before)
