@@ -1,19 +1,20 @@
-/* augkit._kernels: the per-pixel work of the rotation, brightness/contrast, noise and motion-blur
- * stages, in integer (or exactly specified float32) arithmetic.
+/* augkit._kernels: the per-pixel work of the rotation, warp, brightness/contrast, noise, motion-blur
+ * and glare stages, in integer (or exactly specified float32) arithmetic.
  *
- * Why compiled code: these four stages were OpenCV calls costing 5-8 ns per output pixel each
+ * Why compiled code: these stages were OpenCV calls costing 5-8 ns per output pixel each
  * (OpenCV's warpAffine computes and looks up interpolation weights per pixel; filter2D
  * accumulates in float), which put one worker's output far below the speed SPEC section 7 asks
- * for. Each kernel here has two paths:
+ * for. The rotation, levels, noise and filter kernels have two paths:
  *
  *   - a portable C path (any compiler, any CPU), and
- *   - an AVX2 path (x86-64 with GCC or Clang), chosen at import when the CPU has AVX2.
+ *   - an AVX2 path (x86-64 with GCC or Clang), chosen at import when the CPU has AVX2;
  *
- * Both paths compute the same integer formulas (the float32 noise step rounds the same two
- * IEEE operations in the same order; the module is compiled with -ffp-contract=off so no fused
- * multiply-add changes a rounding), so output bytes do not depend on the CPU: the tests run
- * both paths on the same inputs and compare them byte for byte, and compare both with plain
- * numpy formulas of the definitions below.
+ * the row-shift and glare kernels are single plain loops the compiler vectorises for the
+ * baseline CPU. Both paths compute the same integer formulas (the float32 noise and glare
+ * steps round the same IEEE operations in the same order; the module is compiled with
+ * -ffp-contract=off so no fused multiply-add changes a rounding), so output bytes do not depend
+ * on the CPU: the tests run both paths on the same inputs and compare them byte for byte, and
+ * compare both with plain numpy formulas of the definitions below.
  *
  * Images are C-contiguous uint8 buffers of H x W x 3 (BGR) unless said otherwise; every
  * function checks buffer sizes before touching memory and raises ValueError otherwise.
@@ -25,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 #define AUGKIT_X86 1
@@ -473,6 +477,136 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Row shift (the cylindrical warp): row y of the output is row y of the source moved right by
+ * s_y / 128 pixels (s_y an integer, the caller's shift rounded to 1/128 pixel), linearly
+ * interpolated, neighbours clamped into the row (replicate):
+ *   P = 128*x - s_y, xi = P >> 7, f = P & 127,
+ *   out[y][x][c] = ((128 - f) * src[y][clamp(xi)][c] + f * src[y][clamp(xi + 1)][c] + 64) >> 7.
+ * Within a row f is constant and the source run is contiguous, so the inner loop is a plain
+ * two-tap blend the compiler vectorises; the clamped ends are done pixel by pixel.
+ * ------------------------------------------------------------------------------------------ */
+
+static inline int clampi(Py_ssize_t v, int hi) { return v < 0 ? 0 : v > hi ? hi : (int)v; }
+
+static PyObject *k_shift_rows(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst, shifts;
+    int h, w, dw;
+    if (!PyArg_ParseTuple(args, "y*iiw*iy*", &src, &h, &w, &dst, &dw, &shifts)) return NULL;
+    PyObject *result = NULL;
+    if (h < 0 || w < 1 || dw < 0 || src.len < (Py_ssize_t)h * w * 3 || dst.len < (Py_ssize_t)h * dw * 3
+        || shifts.len != (Py_ssize_t)h * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "shift_rows: buffers must hold their shapes, one int32 shift per row");
+        goto done;
+    }
+    const int32_t *sv = (const int32_t *)shifts.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = (const uint8_t *)src.buf + (Py_ssize_t)y * w * 3;
+        uint8_t *o = (uint8_t *)dst.buf + (Py_ssize_t)y * dw * 3;
+        const int64_t neg = -(int64_t)sv[y];
+        const Py_ssize_t off = (Py_ssize_t)(neg >> 7); /* xi = x + off */
+        const int f = (int)(neg & 127), g = 128 - f;
+        /* pixels whose two neighbours both lie inside the row: 0 <= x + off and x + off + 1 <= w - 1 */
+        Py_ssize_t lo = -off, hi = (Py_ssize_t)w - 2 - off; /* inclusive */
+        if (lo < 0) lo = 0;
+        if (hi > (Py_ssize_t)dw - 1) hi = (Py_ssize_t)dw - 1;
+        for (Py_ssize_t x = 0; x < dw; x++) {
+            if (x == lo && lo <= hi) {
+                const uint8_t *a = row + 3 * (x + off);
+                uint8_t *out = o + 3 * x;
+                Py_ssize_t n = 3 * (hi - lo + 1);
+                for (Py_ssize_t i = 0; i < n; i++)
+                    out[i] = (uint8_t)((g * a[i] + f * a[i + 3] + 64) >> 7);
+                x = hi;
+                continue;
+            }
+            const uint8_t *a = row + 3 * clampi(x + off, w - 1), *b = row + 3 * clampi(x + off + 1, w - 1);
+            for (int c = 0; c < 3; c++) o[3 * x + c] = (uint8_t)((g * a[c] + f * b[c] + 64) >> 7);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&shifts);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Glare: the source plus a weight per pixel (the same for its three channels), saturating:
+ *   weight[y][x] = clamp(rint((rows[y] * cols[x - x0]) * alpha), 0, 255) in float32 for
+ *   x0 <= x < x1, zero elsewhere; out = min(v + weight, 255).
+ * rows[] holds 255 times the blurred row indicator, cols3[] the blurred column indicator over
+ * [x0, x1) (where it is non-zero) with each value three times, once per channel byte, so the
+ * band is one flat loop over bytes.
+ * ------------------------------------------------------------------------------------------ */
+
+static void glare_run_c(const uint8_t *s, uint8_t *o, const float *c3, Py_ssize_t n, float r, float a, Py_ssize_t i)
+{
+    for (; i < n; i++) {
+        long v = lrintf((r * c3[i]) * a); /* half to even, as the SSE2 conversion */
+        long t = s[i] + (v < 0 ? 0 : v);
+        o[i] = (uint8_t)(t > 255 ? 255 : t);
+    }
+}
+
+static void glare_run(const uint8_t *s, uint8_t *o, const float *c3, Py_ssize_t n, float r, float a)
+{
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    /* x86-64 always has SSE2: four weights per multiply, 16 bytes per saturating add */
+    const __m128 vr = _mm_set1_ps(r), va = _mm_set1_ps(a);
+    for (; i + 16 <= n; i += 16) {
+        __m128i w0 = _mm_cvtps_epi32(_mm_mul_ps(_mm_mul_ps(vr, _mm_loadu_ps(c3 + i)), va));
+        __m128i w1 = _mm_cvtps_epi32(_mm_mul_ps(_mm_mul_ps(vr, _mm_loadu_ps(c3 + i + 4)), va));
+        __m128i w2 = _mm_cvtps_epi32(_mm_mul_ps(_mm_mul_ps(vr, _mm_loadu_ps(c3 + i + 8)), va));
+        __m128i w3 = _mm_cvtps_epi32(_mm_mul_ps(_mm_mul_ps(vr, _mm_loadu_ps(c3 + i + 12)), va));
+        /* signed saturation to 16 bits, then unsigned to 8: clamp(v, 0, 255) */
+        __m128i w = _mm_packus_epi16(_mm_packs_epi32(w0, w1), _mm_packs_epi32(w2, w3));
+        _mm_storeu_si128((__m128i *)(o + i), _mm_adds_epu8(_mm_loadu_si128((const __m128i *)(s + i)), w));
+    }
+#endif
+    glare_run_c(s, o, c3, n, r, a, i);
+}
+
+static PyObject *k_glare(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst, rows, cols;
+    int h, w, x0, x1;
+    double alpha;
+    if (!PyArg_ParseTuple(args, "y*iiw*y*y*iid", &src, &h, &w, &dst, &rows, &cols, &x0, &x1, &alpha)) return NULL;
+    PyObject *result = NULL;
+    if (h < 0 || w < 0 || src.len < (Py_ssize_t)h * w * 3 || dst.len < (Py_ssize_t)h * w * 3 || x0 < 0 || x1 < x0
+        || x1 > w || rows.len != (Py_ssize_t)h * (Py_ssize_t)sizeof(float)
+        || cols.len != 3 * (Py_ssize_t)(x1 - x0) * (Py_ssize_t)sizeof(float) || !isfinite(alpha) || fabs(alpha) > 1e4) {
+        PyErr_SetString(PyExc_ValueError, "glare: buffers must hold their shapes: h row weights, 3 (x1 - x0) column weights");
+        goto done;
+    }
+    const float *rv = (const float *)rows.buf, *c3 = (const float *)cols.buf;
+    Py_BEGIN_ALLOW_THREADS
+    const Py_ssize_t n = (Py_ssize_t)w * 3, band = 3 * (Py_ssize_t)(x1 - x0);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = (const uint8_t *)src.buf + y * n;
+        uint8_t *o = (uint8_t *)dst.buf + y * n;
+        memcpy(o, s, (size_t)(3 * x0));
+        glare_run(s + 3 * x0, o + 3 * x0, c3, band, rv[y], (float)alpha);
+        memcpy(o + 3 * x1, s + 3 * x1, (size_t)(n - 3 * x1));
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&cols);
+    return result;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 static PyObject *k_set_simd(PyObject *self, PyObject *arg)
@@ -495,6 +629,8 @@ static PyMethodDef methods[] = {
     {"levels", k_levels, METH_VARARGS, "levels(src, dst, a, b): clamp((v*a + b + 32768) >> 16)"},
     {"noise", k_noise, METH_VARARGS, "noise(src, dst, normals, start, sigma): clamp(rint(v + sigma*n))"},
     {"filter", k_filter, METH_VARARGS, "filter(src, ph, pw, dst, h, w, taps): sparse 8-bit-weight filter"},
+    {"shift_rows", k_shift_rows, METH_VARARGS, "shift_rows(src, h, w, dst, dw, shifts): per-row shift in 1/128 px"},
+    {"glare", k_glare, METH_VARARGS, "glare(src, h, w, dst, rows, cols, x0, x1, alpha): saturating weighted add"},
     {"set_simd", k_set_simd, METH_O, "set_simd(flag) -> previous: use the AVX2 paths where the CPU has them"},
     {"simd", k_simd, METH_NOARGS, "simd() -> 'avx2' or 'c': the paths in use"},
     {NULL, NULL, 0, NULL},

@@ -1,5 +1,5 @@
-"""The compiled per-pixel kernels of four stages (rotation, brightness/contrast, noise, motion
-blur), with their definitions and the checks of what goes in.
+"""The compiled per-pixel kernels of six stages (rotation, cylindrical warp, brightness/contrast,
+noise, motion blur, glare), with their definitions and the checks of what goes in.
 
 The arithmetic lives in `augkit/_kernels.c`, which states each formula exactly; this module
 turns images into what it takes (uint8, three channels, C-contiguous) and allocates outputs.
@@ -78,18 +78,51 @@ def filter_taps(image: np.ndarray, taps: np.ndarray, radius: int) -> np.ndarray:
 
 
 def quantise_kernel(kernel: np.ndarray) -> np.ndarray:
-    """A non-negative float kernel summing to 1 as integer (dy, dx, q) taps with q summing to 256:
-    each weight floored to 1/256, the remainder given one unit at a time to the largest
-    remainders (earlier taps first on ties); zero taps dropped."""
-    scaled = kernel.astype(np.float64).ravel() * 256.0 / float(kernel.sum())
+    """A non-negative float kernel as integer (dy, dx, q) taps with q summing to 256: each
+    weight (relative to the kernel's sum) floored to 1/256, the remainder given one unit at a
+    time to the largest remainders (earlier taps first on ties); zero taps dropped."""
+    return quantise_kernels(kernel[None])[0]
+
+
+def quantise_kernels(kernels: np.ndarray) -> list[np.ndarray]:
+    """`quantise_kernel` of each of a stack of kernels (n, k, k), computed together."""
+    n, kh, kw = kernels.shape
+    flat = kernels.reshape(n, kh * kw).astype(np.float64)
+    scaled = flat * (256.0 / flat.sum(axis=1, keepdims=True))
     q = np.floor(scaled).astype(np.int64)
-    order = np.argsort(-(scaled - q), kind="stable")
-    q[order[:256 - int(q.sum())]] += 1
-    ys, xs = np.divmod(np.arange(kernel.size), kernel.shape[1])
-    keep = q > 0
-    taps = np.stack([ys[keep], xs[keep], q[keep]], axis=1).astype(np.int32)
-    taps.setflags(write=False)
-    return taps
+    order = np.argsort(-(scaled - q), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(kh * kw)[None, :].repeat(n, axis=0), axis=1)
+    q += rank < (256 - q.sum(axis=1, keepdims=True))
+    which, cell = np.nonzero(q)
+    taps = np.stack([cell // kw, cell % kw, q[which, cell]], axis=1).astype(np.int32)
+    out = np.split(taps, np.cumsum(np.bincount(which, minlength=n))[:-1])
+    for t in out:
+        t.setflags(write=False)
+    return out
+
+
+def shift_rows(image: np.ndarray, shifts: np.ndarray, width: int) -> np.ndarray:
+    """Row y moved right by shifts[y] pixels onto a canvas `width` wide, linear, replicated border.
+
+    Shifts are rounded to 1/128 pixel: out[y, x] = ((128 - f) * image[y, xi] + f * image[y, xi + 1] + 64) >> 7
+    with P = 128 x - round(128 shifts[y]), xi = P >> 7, f = P & 127, indices clamped into the row.
+    """
+    h, w = image.shape[:2]
+    steps = np.rint(np.asarray(shifts, np.float64) * 128.0).astype(np.int32)
+    out = np.empty((h, width, 3), np.uint8)
+    _kernels.shift_rows(image, h, w, out, width, steps)
+    return out
+
+
+def add_glare(image: np.ndarray, rows: np.ndarray, cols3: np.ndarray, x0: int, alpha: float) -> np.ndarray:
+    """image + clamp(rint(rows[y] * cols[x - x0] * alpha)) on columns x0 .. x0 + len(cols), saturating
+    (float32 products in that order; the weight is the same for the three channels). `cols3` is
+    cols with each value repeated three times (np.repeat(cols, 3)), one per channel byte."""
+    h, w = image.shape[:2]
+    out = np.empty_like(image)
+    _kernels.glare(image, h, w, out, rows, cols3, int(x0), int(x0) + len(cols3) // 3, float(alpha))
+    return out
 
 
 def simd() -> str:

@@ -197,3 +197,82 @@ def test_simd_switch_reports_the_path():
         assert kernels.simd() in ("avx2", "c")  # avx2 where the CPU has it
     finally:
         kernels.set_simd(before)
+
+
+def shift_rows_reference(image: np.ndarray, steps: np.ndarray, width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    x = np.arange(width, dtype=np.int64)[None, :]
+    P = 128 * x - steps.astype(np.int64)[:, None]
+    xi, f = P >> 7, (P & 127)[..., None]
+    rows = np.arange(h)[:, None]
+    s = image.astype(np.int64)
+    left, right = s[rows, np.clip(xi, 0, w - 1)], s[rows, np.clip(xi + 1, 0, w - 1)]
+    return ((128 - f) * left + f * right + 64 >> 7).astype(np.uint8)
+
+
+def test_shift_rows_equals_the_formula():
+    for trial in range(60):
+        h, w = int(RNG.integers(1, 60)), int(RNG.integers(1, 300))
+        image = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        shifts = RNG.uniform(-w - 5, w + 5, h) if trial % 3 == 0 else RNG.uniform(0, 30, h)
+        width = int(RNG.integers(0, w + 40))
+        out = kernels.shift_rows(image, shifts, width)
+        steps = np.rint(shifts * 128).astype(np.int64)
+        assert np.array_equal(out, shift_rows_reference(image, steps, width)), trial
+    # whole-pixel shifts move pixels exactly; the uncovered left edge repeats the first pixel
+    image = RNG.integers(0, 256, (4, 20, 3), dtype=np.uint8)
+    out = kernels.shift_rows(image, np.array([0.0, 1.0, 2.0, 3.0]), 23)
+    for y in range(4):
+        assert np.array_equal(out[y, y:y + 20], image[y])
+        assert (out[y, :y] == image[y, 0]).all() and (out[y, y + 20:] == image[y, -1]).all()
+
+
+def test_glare_equals_the_formula():
+    for trial in range(40):
+        h, w = int(RNG.integers(1, 60)), int(RNG.integers(1, 400))
+        image = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        x0 = int(RNG.integers(0, w))
+        x1 = int(RNG.integers(x0, w + 1))
+        rows = (RNG.uniform(0, 1, h) * 255).astype(np.float32)
+        cols = RNG.uniform(0, 1, x1 - x0).astype(np.float32)
+        alpha = float(RNG.uniform(0.3, 1.2))
+        out = kernels.add_glare(image, rows, np.repeat(cols, 3), x0, alpha)
+        weight = np.zeros((h, w), np.float32)
+        weight[:, x0:x1] = np.clip(np.rint((rows[:, None] * cols[None, :]) * np.float32(alpha)), 0, 255)
+        expected = np.minimum(image.astype(np.int64) + weight[..., None].astype(np.int64), 255)
+        assert np.array_equal(out, expected), trial
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kernels._kernels.shift_rows(np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(24, np.uint8), 4,
+                                        np.zeros(1, np.int32)),
+    lambda: kernels._kernels.shift_rows(np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(23, np.uint8), 4,
+                                        np.zeros(2, np.int32)),
+    lambda: kernels._kernels.glare(np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(24, np.uint8),
+                                   np.zeros(2, np.float32), np.zeros(9, np.float32), 2, 5, 0.5),
+    lambda: kernels._kernels.glare(np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(24, np.uint8),
+                                   np.zeros(1, np.float32), np.zeros(6, np.float32), 0, 2, 0.5),
+    lambda: kernels._kernels.glare(np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(24, np.uint8),
+                                   np.zeros(2, np.float32), np.zeros(2, np.float32), 0, 2, 0.5),
+], ids=["shift-count", "shift-output", "glare-band-beyond", "glare-rows", "glare-cols-not-per-byte"])
+def test_row_and_glare_kernels_refuse_bad_buffers(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_quantising_a_stack_equals_one_by_one():
+    stack = RNG.uniform(0, 1, (50, 5, 5)) * (RNG.uniform(0, 1, (50, 5, 5)) > 0.5)
+    stack[0] = 0
+    stack[0, 2, 2] = 3.0  # a single tap takes all 256
+    together = kernels.quantise_kernels(stack)
+    for kernel, taps in zip(stack, together):
+        dense = np.zeros(25, np.int64)
+        scaled = kernel.ravel() * 256 / kernel.sum()
+        floor = np.floor(scaled).astype(np.int64)
+        extra = 256 - floor.sum()
+        order = sorted(range(25), key=lambda i: (-(scaled[i] - floor[i]), i))
+        dense[:] = floor
+        dense[order[:extra]] += 1
+        expected = [(i // 5, i % 5, dense[i]) for i in range(25) if dense[i]]
+        assert [tuple(t) for t in taps.tolist()] == [tuple(map(int, e)) for e in expected]
+    assert together[0].tolist() == [[2, 2, 256]]

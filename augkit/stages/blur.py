@@ -8,7 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from augkit.kernels import bgr, filter_taps, quantise_kernel
+from augkit.kernels import bgr, filter_taps, quantise_kernel, quantise_kernels
 from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
 
 
@@ -55,13 +55,14 @@ def line_taps(size: int, angle: float) -> np.ndarray:
     """`line_kernel(size, angle)` as integer taps (dy, dx, q), q in 1/256 summing to 256."""
     step = angle * 10.0
     if abs(step - round(step)) < 1e-6:
-        return _grid_taps(size, round(step) % ANGLE_STEPS)
+        return _grid_taps(size)[round(step) % ANGLE_STEPS]
     return quantise_kernel(line_kernel(size, angle))
 
 
-@lru_cache(maxsize=8192)
-def _grid_taps(size: int, step: int) -> np.ndarray:
-    return quantise_kernel(_grid_kernels(size)[step])
+@lru_cache(maxsize=16)
+def _grid_taps(size: int) -> list[np.ndarray]:
+    """The taps of all 1,800 grid kernels of one size, quantised together (once per process)."""
+    return quantise_kernels(_grid_kernels(size))
 
 
 @lru_cache(maxsize=16)

@@ -70,7 +70,8 @@ class CylindricalWarp(Stage):
 
     The shift is continuous (rows beyond the radius shift by r, not by zero) and the canvas
     grows on the right by the largest shift, so nothing is cut; uncovered pixels replicate
-    the border instead of turning black.
+    the border instead of turning black. Linear interpolation along the row, shifts rounded to
+    1/128 pixel.
     """
 
     name = "cylindrical_warp"
@@ -84,12 +85,11 @@ class CylindricalWarp(Stage):
         return {"k": uniform(rng, self.k)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        image = kernels.bgr(image)
         h, w = image.shape[:2]
         d = warp_shift(h, params["k"])
-        new_w = w + math.ceil(float(d.max()) - 1e-9)
-        map_x = np.arange(new_w, dtype=np.float32)[None, :] - d[:, None].astype(np.float32)
-        map_y = np.repeat(np.arange(h, dtype=np.float32)[:, None], new_w, axis=1)
-        return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # linear along the row, shifts to 1/128 pixel (augkit.kernels.shift_rows)
+        return kernels.shift_rows(image, d, w + math.ceil(float(d.max()) - 1e-9))
 
 
 def warp_shift(height: int, k: float) -> np.ndarray:

@@ -7,6 +7,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from augkit import kernels
 from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
 
 
@@ -34,15 +35,11 @@ class SectionedGlare(Stage):
         return {"section": (ctx.variant - 1) % (columns * rows), "alpha": uniform(rng, self.alpha)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        image = kernels.bgr(image)
         h, w = image.shape[:2]
-        x0, x1, overlay = glare_overlay(h, w, params["section"], self.grid, self.kernel)
-        # Rounding the overlay before a saturating 8-bit add gives round(pixel + overlay) for
-        # integer pixels (ties aside): the float sum, at a quarter of the cost.
-        weighted = cv2.convertScaleAbs(overlay, alpha=params["alpha"])  # overlay >= 0: rounds, saturates
-        out = image.copy()
-        band = out[:, x0:x1]
-        cv2.add(band, cv2.cvtColor(weighted, cv2.COLOR_GRAY2BGR), dst=band)  # in place: a view of `out`
-        return out
+        rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, self.kernel)
+        # weight = rint(rows[y] * cols[x] * alpha) in float32, added saturating (augkit.kernels.add_glare)
+        return kernels.add_glare(image, rows, cols3, x0, params["alpha"])
 
 
 def section_box(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2)) -> tuple[int, int, int, int]:
@@ -55,10 +52,11 @@ def section_box(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2)) ->
     return x0, y0, max(x1, min(x0 + 1, w)), max(y1, min(y0 + 1, h))
 
 
-def glare_overlay(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
-                  kernel: int = 51) -> tuple[int, int, np.ndarray]:
-    """The Gaussian-blurred white (255) rectangle over `section`, as (x0, x1, band): columns
-    x0..x1 of the full-size blur, float32; every other column of it is exactly zero.
+def glare_profiles(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
+                   kernel: int = 51) -> tuple[np.ndarray, int, np.ndarray]:
+    """The Gaussian-blurred white (255) rectangle over `section` as the outer product of two
+    profiles, (rows, x0, cols): the blur at (y, x) is rows[y] * cols[x - x0] (float32) for
+    x0 <= x < x0 + len(cols), and exactly zero elsewhere.
 
     A box blurred by a separable Gaussian is the outer product of the blurred row and column
     indicators (OpenCV's kernel for the size, sigma from the size, its default reflected
@@ -66,9 +64,39 @@ def glare_overlay(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
     instead of a 51x51 filter over the whole image.
     """
     x0, y0, x1, y1 = section_box(h, w, section, grid)
-    b0, b1, col_profile = _blurred_indicator(w, x0, x1, kernel)
-    _, _, row_profile = _blurred_indicator(h, y0, y1, kernel)
-    return b0, b1, np.outer(row_profile * np.float32(255.0), col_profile[b0:b1])
+    return _scaled_rows(h, y0, y1, kernel), _blurred_indicator(w, x0, x1, kernel)[0], _band(w, x0, x1, kernel)
+
+
+def glare_overlay(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
+                  kernel: int = 51) -> tuple[int, int, np.ndarray]:
+    """The blurred rectangle as (x0, x1, band): columns x0..x1 of the full-size blur, float32."""
+    rows, x0, cols = glare_profiles(h, w, section, grid, kernel)
+    return x0, x0 + len(cols), np.outer(rows, cols)
+
+
+@lru_cache(maxsize=4096)
+def _kernel_profiles(h: int, w: int, section: int, grid: tuple[int, int], kernel: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """glare_profiles with the column profile repeated per channel byte, as the kernel takes it
+    (cached: crops of a data set share a few sizes)."""
+    rows, x0, cols = glare_profiles(h, w, section, grid, kernel)
+    cols3 = np.repeat(cols, 3)
+    cols3.setflags(write=False)
+    return rows, x0, cols3
+
+
+@lru_cache(maxsize=4096)
+def _scaled_rows(h: int, y0: int, y1: int, kernel: int) -> np.ndarray:
+    rows = _blurred_indicator(h, y0, y1, kernel)[2] * np.float32(255.0)
+    rows.setflags(write=False)
+    return rows
+
+
+@lru_cache(maxsize=4096)
+def _band(w: int, x0: int, x1: int, kernel: int) -> np.ndarray:
+    b0, b1, profile = _blurred_indicator(w, x0, x1, kernel)
+    band = np.ascontiguousarray(profile[b0:b1])
+    band.setflags(write=False)
+    return band
 
 
 @lru_cache(maxsize=4096)
