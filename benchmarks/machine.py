@@ -36,6 +36,12 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     out["cv2"] = cv2.__version__
+    try:
+        from augkit import kernels
+
+        out["augkit kernels"] = kernels.simd()  # which of the compiled paths ran: avx2 or c
+    except ImportError:
+        pass
     return out
 
 
