@@ -78,10 +78,10 @@ static inline void affine_pixel(const affine_job *j, int64_t X, int64_t Y, uint8
         o[c] = (uint8_t)((w00 * p[c] + w01 * p[c + 3] + w10 * q[c] + w11 * q[c + 3] + 8192) >> 14);
 }
 
-static void affine_rows_c(const affine_job *j, int y0, int y1)
+static void affine_rows_c(const affine_job *j)
 {
     int64_t A = fixed(j->m[0]), D = fixed(j->m[3]);
-    for (int y = y0; y < y1; y++) {
+    for (int y = 0; y < j->dh; y++) {
         int64_t X = fixed(j->m[1] * y + j->m[2]) + 256, Y = fixed(j->m[4] * y + j->m[5]) + 256;
         uint8_t *o = j->dst + (Py_ssize_t)y * j->dw * 3;
         for (int x = 0; x < j->dw; x++)
@@ -180,10 +180,9 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
 #endif
 
 /* Whether every position of the job fits int32 (the AVX2 path's lanes). */
-static int affine_fits_int32(const affine_job *j, Py_ssize_t src_len)
+static int affine_fits_int32(const affine_job *j)
 {
     const double limit = 2147483647.0 - 65536.0 * 4;
-    if (src_len > 2147483647 - 4 * j->sstride) return 0;
     for (int k = 0; k < 2; k++) {
         double y = k ? j->dh - 1 : 0;
         for (int e = 0; e < 2; e++) {
@@ -222,11 +221,11 @@ static PyObject *k_affine(PyObject *self, PyObject *args)
     j.dw = dw;
     Py_BEGIN_ALLOW_THREADS
 #if AUGKIT_X86
-    if (use_simd && affine_fits_int32(&j, src.len))
+    if (use_simd && affine_fits_int32(&j))
         affine_rows_avx2(&j);
     else
 #endif
-        affine_rows_c(&j, 0, dh);
+        affine_rows_c(&j);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);

@@ -9,6 +9,31 @@ from pathlib import Path
 VOLATILE = ("augkit_run.json",)
 
 
+def kernel_positions(m: tuple[float, ...], size: tuple[int, int]):
+    """The source positions (X, Y) the compiled affine kernel takes for every pixel of a `size`
+    (width, height) output: 16.16 fixed point, per row llround((m1 y + m2) 65536) + 256 plus
+    x llround(m0 65536) (Y alike), as int64 arrays (see augkit/_kernels.c)."""
+    import numpy as np
+
+    fixed = np.vectorize(lambda v: round(v * 65536), otypes=[np.int64])
+    w, h = size
+    x = np.arange(w, dtype=np.int64)[None, :]
+    rows = np.arange(h, dtype=np.float64)
+    X = fixed(m[1] * rows + m[2]).reshape(-1, 1) + 256 + x * round(m[0] * 65536)
+    Y = fixed(m[4] * rows + m[5]).reshape(-1, 1) + 256 + x * round(m[3] * 65536)
+    return X, Y
+
+
+def bilinear_blend(X, Y, p00, p01, p10, p11):
+    """(sum of the 1/128-pixel bilinear weights of positions X, Y times the four neighbours
+    (int64, H x W x 3) + 8192) >> 14, as uint8."""
+    import numpy as np
+
+    fx, fy = ((X >> 9) & 127)[..., None], ((Y >> 9) & 127)[..., None]
+    total = ((128 - fx) * (128 - fy) * p00 + fx * (128 - fy) * p01 + (128 - fx) * fy * p10 + fx * fy * p11 + 8192)
+    return (total >> 14).astype(np.uint8)
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """SHA-256 of every output file under `root`, by relative path."""
     digests = {}

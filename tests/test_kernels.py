@@ -10,6 +10,8 @@ import pytest
 
 from augkit import kernels
 
+from helpers import bilinear_blend, kernel_positions
+
 RNG = np.random.default_rng(20261121)
 
 
@@ -28,24 +30,13 @@ def both_paths():
     return run
 
 
-def _fixed(v: np.ndarray | float) -> np.ndarray:
-    return np.vectorize(lambda x: round(x * 65536), otypes=[np.int64])(v)
-
-
 def affine_reference(src: np.ndarray, size: tuple[int, int], m: tuple[float, ...]) -> np.ndarray:
     """Bilinear sampling at 1/128-pixel positions, indices clamped to [0, W-3] x [0, H-2]."""
     sh, sw = src.shape[:2]
-    w, h = size
-    x = np.arange(w, dtype=np.int64)[None, :]
-    rows = np.arange(h, dtype=np.float64)
-    X = _fixed(m[1] * rows + m[2]).reshape(-1, 1) + 256 + x * round(m[0] * 65536)
-    Y = _fixed(m[4] * rows + m[5]).reshape(-1, 1) + 256 + x * round(m[3] * 65536)
+    X, Y = kernel_positions(m, size)
     xi, yi = np.clip(X >> 16, 0, sw - 3), np.clip(Y >> 16, 0, sh - 2)
-    fx, fy = ((X >> 9) & 127)[..., None], ((Y >> 9) & 127)[..., None]
     s = src.astype(np.int64)
-    total = ((128 - fx) * (128 - fy) * s[yi, xi] + fx * (128 - fy) * s[yi, xi + 1]
-             + (128 - fx) * fy * s[yi + 1, xi] + fx * fy * s[yi + 1, xi + 1] + 8192)
-    return (total >> 14).astype(np.uint8).reshape(h, w, 3)
+    return bilinear_blend(X, Y, s[yi, xi], s[yi, xi + 1], s[yi + 1, xi], s[yi + 1, xi + 1]).reshape(size[1], size[0], 3)
 
 
 def _random_map(trial: int, sh: int, sw: int) -> tuple[float, ...]:

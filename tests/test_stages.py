@@ -11,9 +11,10 @@ import pytest
 
 from augkit.stages import STAGES, VariantContext
 from augkit.stages.geometry import rotated_size, warp_shift
-from augkit.stages.glare import glare_overlay, section_box
+from augkit.stages.glare import glare_profiles, section_box
 
 from conftest import text_line
+from helpers import bilinear_blend, kernel_positions
 
 SHAPES = [(48, 320), (64, 640), (32, 7), (1, 1)]
 CTX = VariantContext(variant=4, index=0)
@@ -86,26 +87,18 @@ def test_rotation_keeps_every_glyph_pixel(angle):
 
 def _replicate_bilinear(image, inverse, size, margin):
     """The rotation's definition on the unpadded image: positions exactly as the kernel takes
-    them (16.16 fixed point, rounded to 1/128 pixel; `inverse` maps into the image padded by
-    `margin`), each of the four neighbours clamped into the image (replicated border)."""
+    them (`inverse` maps into the image padded by `margin`), each of the four neighbours
+    clamped into the image (replicated border)."""
     h, w = image.shape[:2]
-    mx, my = margin
-    new_w, new_h = size
-    m0, m1, m2, m3, m4, m5 = inverse
-    fixed = np.vectorize(lambda v: round(v * 65536), otypes=[np.int64])
-    x = np.arange(new_w, dtype=np.int64)[None, :]
-    rows = np.arange(new_h, dtype=np.float64)
-    X = fixed(m1 * rows + m2)[:, None] + 256 + x * round(m0 * 65536) - mx * 65536
-    Y = fixed(m4 * rows + m5)[:, None] + 256 + x * round(m3 * 65536) - my * 65536
-    xi, yi, fx, fy = X >> 16, Y >> 16, ((X >> 9) & 127)[..., None], ((Y >> 9) & 127)[..., None]
+    X, Y = kernel_positions(inverse, size)
+    X, Y = X - margin[0] * 65536, Y - margin[1] * 65536
+    xi, yi = X >> 16, Y >> 16
     src = image.astype(np.int64)
 
     def at(yy, xx):
         return src[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)]
 
-    total = ((128 - fx) * (128 - fy) * at(yi, xi) + fx * (128 - fy) * at(yi, xi + 1)
-             + (128 - fx) * fy * at(yi + 1, xi) + fx * fy * at(yi + 1, xi + 1) + 8192)
-    return (total >> 14).astype(np.uint8)
+    return bilinear_blend(X, Y, at(yi, xi), at(yi, xi + 1), at(yi + 1, xi), at(yi + 1, xi + 1))
 
 
 @pytest.mark.parametrize("shape", [(48, 792), (32, 125), (64, 640), (1, 1), (3, 40), (40, 3)])
@@ -197,7 +190,7 @@ def test_glare_sections_cover_the_grid_once():
 
 @pytest.mark.parametrize("shape", [(48, 320), (64, 640), (32, 900), (20, 60), (3, 4)])
 @pytest.mark.parametrize("section", [0, 3, 7, 9])
-def test_glare_overlay_equals_full_size_blur(shape, section):
+def test_glare_profiles_equal_full_size_blur(shape, section):
     """The banded outer-product overlay equals blurring the full-size white-rectangle mask
     with a 51x51 Gaussian (sigma from the size), within 1 grey level."""
     h, w = shape
@@ -205,9 +198,9 @@ def test_glare_overlay_equals_full_size_blur(shape, section):
     mask = np.zeros((h, w), np.float32)
     mask[y0:y1, x0:x1] = 255.0
     reference = cv2.GaussianBlur(mask, (51, 51), 0)
-    b0, b1, band = glare_overlay(h, w, section)
+    rows, b0, cols = glare_profiles(h, w, section)
     full = np.zeros((h, w), np.float32)
-    full[:, b0:b1] = band
+    full[:, b0:b0 + len(cols)] = np.outer(rows, cols)
     assert np.abs(full - reference).max() <= 1.0
     assert np.abs(full - reference).mean() < 0.01
     if min(shape) < 20:

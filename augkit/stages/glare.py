@@ -64,14 +64,8 @@ def glare_profiles(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
     instead of a 51x51 filter over the whole image.
     """
     x0, y0, x1, y1 = section_box(h, w, section, grid)
-    return _scaled_rows(h, y0, y1, kernel), _blurred_indicator(w, x0, x1, kernel)[0], _band(w, x0, x1, kernel)
-
-
-def glare_overlay(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2),
-                  kernel: int = 51) -> tuple[int, int, np.ndarray]:
-    """The blurred rectangle as (x0, x1, band): columns x0..x1 of the full-size blur, float32."""
-    rows, x0, cols = glare_profiles(h, w, section, grid, kernel)
-    return x0, x0 + len(cols), np.outer(rows, cols)
+    b0, b1, cols = _blurred_indicator(w, x0, x1, kernel)
+    return _blurred_indicator(h, y0, y1, kernel)[2] * np.float32(255.0), b0, cols[b0:b1]
 
 
 @lru_cache(maxsize=4096)
@@ -80,23 +74,9 @@ def _kernel_profiles(h: int, w: int, section: int, grid: tuple[int, int], kernel
     (cached: crops of a data set share a few sizes)."""
     rows, x0, cols = glare_profiles(h, w, section, grid, kernel)
     cols3 = np.repeat(cols, 3)
+    rows.setflags(write=False)
     cols3.setflags(write=False)
     return rows, x0, cols3
-
-
-@lru_cache(maxsize=4096)
-def _scaled_rows(h: int, y0: int, y1: int, kernel: int) -> np.ndarray:
-    rows = _blurred_indicator(h, y0, y1, kernel)[2] * np.float32(255.0)
-    rows.setflags(write=False)
-    return rows
-
-
-@lru_cache(maxsize=4096)
-def _band(w: int, x0: int, x1: int, kernel: int) -> np.ndarray:
-    b0, b1, profile = _blurred_indicator(w, x0, x1, kernel)
-    band = np.ascontiguousarray(profile[b0:b1])
-    band.setflags(write=False)
-    return band
 
 
 @lru_cache(maxsize=4096)
