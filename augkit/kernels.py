@@ -17,9 +17,14 @@ import numpy as np
 try:
     from augkit import _kernels
 except ImportError as exc:  # a source tree used without building, or a broken install
-    raise ImportError(
-        "augkit's compiled kernels (augkit._kernels) are missing: install augkit with "
-        "`pip install .` (a C compiler is needed when no wheel fits this machine)") from exc
+    from pathlib import Path
+
+    _package = Path(__file__).resolve().parent
+    _where = (f"augkit was imported from its source tree ({_package}), which has no built kernels: run from "
+              "another folder to use the installed augkit, or build them here with `pip install -e .`"
+              if (_package.parent / "setup.py").is_file() else
+              "install augkit with `pip install .` (a C compiler is needed when no wheel fits this machine)")
+    raise ImportError(f"augkit's compiled kernels (augkit._kernels) are missing: {_where}") from exc
 
 
 def bgr(image: np.ndarray) -> np.ndarray:

@@ -22,6 +22,17 @@ def text_line(width: int = 320, height: int = 48, text: str = "P<KORKIM<<MINJUN<
     return img
 
 
+@pytest.fixture(scope="session", autouse=True)
+def outside_the_source_tree(tmp_path_factory):
+    """Run every test from a scratch folder. The suite tests the installed package; from the repository
+    root, `python -m augkit` subprocesses and Ray workers (Ray puts the driver's working folder on their
+    path) would import the source tree instead, which has no compiled kernels in a clean checkout."""
+    before = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(before)
+
+
 @pytest.fixture
 def line_image() -> np.ndarray:
     return text_line()
