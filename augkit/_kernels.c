@@ -1,10 +1,10 @@
-/* augkit._kernels: the per-pixel work of the rotation, warp, brightness/contrast, noise, motion-blur
- * and glare stages, in integer (or exactly specified float32) arithmetic.
+/* augkit._kernels: the per-pixel work of the rotation, warp, brightness/contrast, noise, motion-blur,
+ * pixelate and glare stages, in integer (or exactly specified float32) arithmetic.
  *
  * Why compiled code: these stages were OpenCV calls costing 5-8 ns per output pixel each
  * (OpenCV's warpAffine computes and looks up interpolation weights per pixel; filter2D
  * accumulates in float), which put one worker's output far below the speed SPEC section 7 asks
- * for. The rotation, levels, noise and filter kernels have two paths:
+ * for. The rotation, levels, noise, filter and pixelate kernels have two paths:
  *
  *   - a portable C path (any compiler, any CPU), and
  *   - an AVX2 path (x86-64 with GCC or Clang), chosen at import when the CPU has AVX2;
@@ -608,6 +608,186 @@ done:
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------------------------
+ * Pixelate: shrink a W x H image to sw x sh (1 <= sw <= W, 1 <= sh <= H) bilinearly, then
+ * enlarge it back to W x H with nearest.
+ *
+ * Shrink: small pixel (u, v) samples the source at ((u + 0.5) W / sw - 0.5, (v + 0.5) H / sh - 0.5),
+ * rounded to the nearest 1/128 pixel, half up, in exact integers:
+ *   P(u) = floor((128 ((2u + 1) W - sw) + sw) / (2 sw)),  clamped to at most 128 (W - 1),
+ *   xi = P >> 7, fx = P & 127, right neighbour min(xi + 1, W - 1) (its weight is 0 at the clamp),
+ * rows alike; each channel is (w00 p00 + w01 p01 + w10 p10 + w11 p11 + 8192) >> 14 with the
+ * rotation's weights (w00 = (128-fx)(128-fy), ...). It is computed as a vertical pass over the
+ * two source rows (exact sums below 2^15) and a horizontal pass: the same integer sum.
+ * Enlarge: output pixel (x, y) takes small pixel (((2x + 1) sw) / (2W), ((2y + 1) sh) / (2H))
+ * (floor): the small pixel its centre falls in. Output rows taking the same small row are copies.
+ *
+ * The AVX2 path does the horizontal pass two small pixels per step (each pixel's (left, right)
+ * channel pairs weighed with one multiply-add) and the enlargement four output pixels per byte
+ * shuffle: their small pixels advance by 0 or 1 from one to the next (sw <= W), so one of eight
+ * shuffles of 16 bytes read at the first one's small pixel places them.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int h, w, sh, sw;
+    const uint8_t *src;
+    uint8_t *dst;
+    int16_t *column;  /* 3W values + 8 spare: the vertical pass of one small row */
+    uint8_t *small;   /* 3sw bytes + 16 spare: one small row */
+    int32_t *px;      /* per small column: 3 xi, 3 (right neighbour), fx */
+    int32_t *near;    /* per output column: 3 * its small column */
+} pixelate_job;
+
+static inline Py_ssize_t shrink_position(Py_ssize_t u, Py_ssize_t size, Py_ssize_t small)
+{
+    Py_ssize_t p = (128 * ((2 * u + 1) * size - small) + small) / (2 * small);
+    return p > 128 * (size - 1) ? 128 * (size - 1) : p;
+}
+
+static void pixelate_shrink_c(const pixelate_job *j, int u0)
+{
+    for (int u = u0; u < j->sw; u++) {
+        const int32_t *t = j->px + 3 * u;
+        const int32_t fx = t[2], gx = 128 - fx;
+        for (int c = 0; c < 3; c++)
+            j->small[3 * u + c] = (uint8_t)((gx * j->column[t[0] + c] + fx * j->column[t[1] + c] + 8192) >> 14);
+    }
+}
+
+static void pixelate_enlarge_c(const pixelate_job *j, uint8_t *o, int x0)
+{
+    for (int x = x0; x < j->w; x++) {
+        const uint8_t *q = j->small + j->near[x];
+        o[3 * x] = q[0];
+        o[3 * x + 1] = q[1];
+        o[3 * x + 2] = q[2];
+    }
+}
+
+#if AUGKIT_X86
+AVX2_FN static void pixelate_shrink_avx2(const pixelate_job *j)
+{
+    const __m128i half = _mm_set1_epi32(8192);
+    /* bytes 0-2 and 4-6 of a packed pair: the two pixels' channels */
+    const __m128i keep6 = _mm_setr_epi8(0, 1, 2, 4, 5, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    int u = 0;
+    for (; u + 2 <= j->sw; u += 2) {
+        const int32_t *t = j->px + 3 * u;
+        /* (left, right) pairs of each channel: 16-bit values, four per pixel (the fourth unused) */
+        __m128i p0 = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(j->column + t[0])),
+                                        _mm_loadl_epi64((const __m128i *)(j->column + t[1])));
+        __m128i p1 = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(j->column + t[3])),
+                                        _mm_loadl_epi64((const __m128i *)(j->column + t[4])));
+        __m128i w0 = _mm_set1_epi32((t[2] << 16) | (128 - t[2])), w1 = _mm_set1_epi32((t[5] << 16) | (128 - t[5]));
+        __m128i v0 = _mm_srli_epi32(_mm_add_epi32(_mm_madd_epi16(p0, w0), half), 14);
+        __m128i v1 = _mm_srli_epi32(_mm_add_epi32(_mm_madd_epi16(p1, w1), half), 14);
+        __m128i b = _mm_packus_epi16(_mm_packs_epi32(v0, v1), _mm_setzero_si128());
+        /* 8 bytes written, 6 kept: the next step (or the tail) rewrites the last two */
+        _mm_storel_epi64((__m128i *)(j->small + 3 * u), _mm_shuffle_epi8(b, keep6));
+    }
+    pixelate_shrink_c(j, u);
+}
+
+AVX2_FN static void pixelate_enlarge_avx2(const pixelate_job *j, uint8_t *o, const __m128i *shuffles)
+{
+    int x = 0;
+    /* 16 bytes stored, 12 kept; x + 6 <= W keeps the store inside the row */
+    for (; x + 6 <= j->w; x += 4) {
+        const int32_t *n = j->near + x;
+        int k = (n[1] != n[0]) | (n[2] != n[1]) << 1 | (n[3] != n[2]) << 2;
+        __m128i s = _mm_loadu_si128((const __m128i *)(j->small + n[0]));
+        _mm_storeu_si128((__m128i *)(o + 3 * x), _mm_shuffle_epi8(s, _mm_load_si128(shuffles + k)));
+    }
+    pixelate_enlarge_c(j, o, x);
+}
+#endif
+
+static void pixelate_rows(const pixelate_job *j)
+{
+    const Py_ssize_t n = (Py_ssize_t)j->w * 3;
+#if AUGKIT_X86
+    /* shuffle k places four pixels whose small pixels step by bit i of k between pixel i and i + 1 */
+    __m128i shuffles[8];
+    for (int k = 0; k < 8; k++) {
+        int8_t m[16];
+        int at = 0;
+        for (int i = 0; i < 4; i++) {
+            if (i > 0 && (k >> (i - 1)) & 1) at += 3;
+            for (int c = 0; c < 3; c++) m[3 * i + c] = (int8_t)(at + c);
+        }
+        for (int i = 12; i < 16; i++) m[i] = -1;
+        memcpy(&shuffles[k], m, 16);
+    }
+#endif
+    Py_ssize_t last = -1;
+    for (Py_ssize_t y = 0; y < j->h; y++) {
+        uint8_t *o = j->dst + y * n;
+        Py_ssize_t v = ((2 * y + 1) * j->sh) / (2 * (Py_ssize_t)j->h);
+        if (v == last) {
+            memcpy(o, o - n, (size_t)n);
+            continue;
+        }
+        last = v;
+        Py_ssize_t p = shrink_position(v, j->h, j->sh), yi = p >> 7, y1 = yi + 1 < j->h ? yi + 1 : j->h - 1;
+        const int fy = (int)(p & 127), gy = 128 - fy;
+        const uint8_t *r0 = j->src + yi * n, *r1 = j->src + y1 * n;
+        for (Py_ssize_t i = 0; i < n; i++)
+            j->column[i] = (int16_t)(gy * r0[i] + fy * r1[i]);
+#if AUGKIT_X86
+        if (use_simd) {
+            pixelate_shrink_avx2(j);
+            pixelate_enlarge_avx2(j, o, shuffles);
+            continue;
+        }
+#endif
+        pixelate_shrink_c(j, 0);
+        pixelate_enlarge_c(j, o, 0);
+    }
+}
+
+static PyObject *k_pixelate(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst;
+    int h, w, sh, sw;
+    if (!PyArg_ParseTuple(args, "y*iiw*ii", &src, &h, &w, &dst, &sh, &sw)) return NULL;
+    PyObject *result = NULL;
+    if (h < 1 || w < 1 || sh < 1 || sw < 1 || sh > h || sw > w || h > (1 << 24) || w > (1 << 24)
+        || src.len < (Py_ssize_t)h * w * 3 || dst.len < (Py_ssize_t)h * w * 3) {
+        PyErr_SetString(PyExc_ValueError, "pixelate: buffers must hold H x W x 3, with 1 <= small size <= size");
+        goto done;
+    }
+    pixelate_job j = {h, w, sh, sw, (const uint8_t *)src.buf, (uint8_t *)dst.buf, NULL, NULL, NULL, NULL};
+    j.column = (int16_t *)calloc((size_t)w * 3 + 8, sizeof(int16_t));
+    j.small = (uint8_t *)calloc((size_t)sw * 3 + 16, 1);
+    j.px = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)sw);
+    j.near = (int32_t *)malloc(sizeof(int32_t) * (size_t)w);
+    if (!j.column || !j.small || !j.px || !j.near) {
+        PyErr_NoMemory();
+    } else {
+        for (Py_ssize_t u = 0; u < sw; u++) {
+            Py_ssize_t p = shrink_position(u, w, sw), xi = p >> 7;
+            j.px[3 * u] = (int32_t)(3 * xi);
+            j.px[3 * u + 1] = (int32_t)(3 * (xi + 1 < w ? xi + 1 : w - 1));
+            j.px[3 * u + 2] = (int32_t)(p & 127);
+        }
+        for (Py_ssize_t x = 0; x < w; x++)
+            j.near[x] = (int32_t)(3 * (((2 * x + 1) * sw) / (2 * (Py_ssize_t)w)));
+        Py_BEGIN_ALLOW_THREADS
+        pixelate_rows(&j);
+        Py_END_ALLOW_THREADS
+        result = Py_None;
+        Py_INCREF(result);
+    }
+    free(j.column);
+    free(j.small);
+    free(j.px);
+    free(j.near);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return result;
+}
+
 static PyObject *k_set_simd(PyObject *self, PyObject *arg)
 {
     int want = PyObject_IsTrue(arg);
@@ -630,6 +810,7 @@ static PyMethodDef methods[] = {
     {"filter", k_filter, METH_VARARGS, "filter(src, ph, pw, dst, h, w, taps): sparse 8-bit-weight filter"},
     {"shift_rows", k_shift_rows, METH_VARARGS, "shift_rows(src, h, w, dst, dw, shifts): per-row shift in 1/128 px"},
     {"glare", k_glare, METH_VARARGS, "glare(src, h, w, dst, rows, cols, x0, x1, alpha): saturating weighted add"},
+    {"pixelate", k_pixelate, METH_VARARGS, "pixelate(src, h, w, dst, sh, sw): bilinear shrink, nearest enlarge"},
     {"set_simd", k_set_simd, METH_O, "set_simd(flag) -> previous: use the AVX2 paths where the CPU has them"},
     {"simd", k_simd, METH_NOARGS, "simd() -> 'avx2' or 'c': the paths in use"},
     {NULL, NULL, 0, NULL},

@@ -1,5 +1,5 @@
-"""The compiled per-pixel kernels of six stages (rotation, cylindrical warp, brightness/contrast,
-noise, motion blur, glare), with their definitions and the checks of what goes in.
+"""The compiled per-pixel kernels of the seven stages (rotation, cylindrical warp, brightness/contrast,
+noise, motion blur, pixelate, glare), with their definitions and the checks of what goes in.
 
 The arithmetic lives in `augkit/_kernels.c`, which states each formula exactly; this module
 turns images into what it takes (uint8, three channels, C-contiguous) and allocates outputs.
@@ -127,6 +127,16 @@ def add_glare(image: np.ndarray, rows: np.ndarray, cols3: np.ndarray, x0: int, a
     h, w = image.shape[:2]
     out = np.empty_like(image)
     _kernels.glare(image, h, w, out, rows, cols3, int(x0), int(x0) + len(cols3) // 3, float(alpha))
+    return out
+
+
+def pixelate(image: np.ndarray, small_w: int, small_h: int) -> np.ndarray:
+    """Shrink to `small_w` x `small_h` bilinearly (positions to 1/128 pixel, the rotation's
+    weights), enlarge back with nearest (each pixel takes the small pixel its centre falls in);
+    exact integer formulas in `augkit/_kernels.c`."""
+    h, w = image.shape[:2]
+    out = np.empty_like(image)
+    _kernels.pixelate(image, h, w, out, int(small_h), int(small_w))
     return out
 
 

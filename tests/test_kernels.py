@@ -267,3 +267,55 @@ def test_quantising_a_stack_equals_one_by_one():
         expected = [(i // 5, i % 5, dense[i]) for i in range(25) if dense[i]]
         assert [tuple(t) for t in taps.tolist()] == [tuple(map(int, e)) for e in expected]
     assert together[0].tolist() == [[2, 2, 256]]
+
+
+def pixelate_reference(src: np.ndarray, small_w: int, small_h: int) -> np.ndarray:
+    """The definition in plain numpy: shrink positions ((u + 0.5) W / sw - 0.5) to 1/128 pixel
+    (half up, at most W - 1), bilinear with the rotation's weights, right/lower neighbours clamped;
+    enlarge with nearest, pixel x taking small pixel floor((x + 0.5) sw / W)."""
+    h, w = src.shape[:2]
+
+    def positions(small: int, size: int) -> np.ndarray:
+        u = np.arange(small, dtype=np.int64)
+        return np.minimum((128 * ((2 * u + 1) * size - small) + small) // (2 * small), 128 * (size - 1))
+
+    px, py = positions(small_w, w), positions(small_h, h)
+    X, Y = np.broadcast_to(px[None, :] << 9, (small_h, small_w)), np.broadcast_to(py[:, None] << 9, (small_h, small_w))
+    x0, y0 = X >> 16, Y >> 16
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    s = src.astype(np.int64)
+    small = bilinear_blend(X, Y, s[y0, x0], s[y0, x1], s[y1, x0], s[y1, x1])
+    rows = (2 * np.arange(h) + 1) * small_h // (2 * h)
+    cols = (2 * np.arange(w) + 1) * small_w // (2 * w)
+    return small[rows][:, cols]
+
+
+def test_pixelate_paths_equal_the_formula(both_paths):
+    for trial in range(150):
+        h, w = int(RNG.integers(1, 70)), int(RNG.integers(1, 500))
+        src = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        if trial % 3 == 0:  # smooth content as well as noise
+            src = np.sort(src, axis=1)
+        scale = RNG.uniform(0.05, 1.0) if trial % 10 else 1.0
+        sw, sh = max(1, math.floor(w * scale)), max(1, math.floor(h * scale))
+        fast, portable = both_paths(lambda: kernels.pixelate(src, sw, sh))
+        assert np.array_equal(fast, portable), (trial, h, w, sw, sh)
+        assert np.array_equal(fast, pixelate_reference(src, sw, sh)), (trial, h, w, sw, sh)
+
+
+def test_pixelate_at_full_size_is_the_identity_and_one_pixel_is_flat():
+    src = RNG.integers(0, 256, (31, 97, 3), dtype=np.uint8)
+    assert np.array_equal(kernels.pixelate(src, 97, 31), src)
+    flat = kernels.pixelate(src, 1, 1)
+    assert (flat == flat[0, 0]).all()
+
+
+@pytest.mark.parametrize("args", [
+    (np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(23, np.uint8), 1, 1),
+    (np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(24, np.uint8), 3, 1),
+    (np.zeros((2, 4, 3), np.uint8), 2, 4, np.zeros(24, np.uint8), 1, 0),
+    (np.zeros((2, 4, 3), np.uint8), 3, 4, np.zeros(36, np.uint8), 1, 1),
+], ids=["output-short", "small-taller", "small-empty", "source-short"])
+def test_pixelate_refuses_bad_sizes(args):
+    with pytest.raises(ValueError):
+        kernels._kernels.pixelate(*args)

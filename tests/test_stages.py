@@ -280,16 +280,17 @@ def test_brightness_contrast_formula():
     assert np.abs(out - np.clip(exact, 0, 255)).max() <= 0.5 + 1 / 400
 
 
-def test_pixelate_sizes():
+def test_pixelate_sizes_and_opencv():
     image = text_line(320, 48)
     out = STAGES["pixelate"]().apply(image, {"scale": 0.3})
+    # the shrink is OpenCV's bilinear resize up to the 1/128-pixel positions (within one level) ...
     small = cv2.resize(image, (96, 14), interpolation=cv2.INTER_LINEAR)
-    # enlarged with nearest: every pixel takes the small pixel its centre falls in
+    # ... and the enlargement is nearest: every pixel takes the small pixel its centre falls in
     rows = ((np.arange(48) + 0.5) * 14 / 48).astype(int)
     cols = ((np.arange(320) + 0.5) * 96 / 320).astype(int)
-    assert np.array_equal(out, small[rows][:, cols])
+    assert np.abs(out.astype(int) - small[rows][:, cols]).max() <= 1
     tiny = np.full((2, 2, 3), 9, np.uint8)
-    assert STAGES["pixelate"]().apply(tiny, {"scale": 0.3}).shape == (2, 2, 3)
+    assert np.array_equal(STAGES["pixelate"]().apply(tiny, {"scale": 0.3}), tiny)
 
 
 @pytest.mark.parametrize("size", [3, 5, 7])

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
-from augkit.kernels import bgr, filter_taps, quantise_kernel, quantise_kernels
+from augkit.kernels import bgr, filter_taps, pixelate, quantise_kernel, quantise_kernels
 from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
 
 
@@ -100,7 +99,8 @@ def _line_kernels(size: int, radians: np.ndarray) -> np.ndarray:
 
 class Pixelate(Stage):
     """Shrink to (max(1, floor(w*s)), max(1, floor(h*s))) bilinearly, enlarge back with nearest
-    (each pixel takes the small pixel its centre falls in)."""
+    (each pixel takes the small pixel its centre falls in); positions of the shrink to 1/128
+    pixel (`augkit.kernels.pixelate`)."""
 
     name = "pixelate"
 
@@ -113,21 +113,7 @@ class Pixelate(Stage):
         return {"scale": uniform(rng, self.scale)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        image = bgr(image)
         h, w = image.shape[:2]
         s = params["scale"]
-        small_w, small_h = max(1, math.floor(w * s)), max(1, math.floor(h * s))
-        small = cv2.resize(image, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
-        # Nearest enlargement is separable: widen the few small rows, then repeat whole rows
-        # (row copies), at about half the cost of enlarging both ways at once. Same pixels.
-        wide = cv2.resize(small, (w, small_h), interpolation=cv2.INTER_NEAREST_EXACT)
-        return wide.take(_nearest_rows(small_h, h), axis=0)
-
-
-@lru_cache(maxsize=4096)
-def _nearest_rows(small: int, size: int) -> np.ndarray:
-    """For each of `size` rows, the row of a `small`-row image that OpenCV's exact nearest
-    enlargement takes (asked of OpenCV itself, so both directions agree)."""
-    index = np.arange(small, dtype=np.float32).reshape(small, 1)
-    rows = cv2.resize(index, (1, size), interpolation=cv2.INTER_NEAREST_EXACT).ravel().astype(np.intp)
-    rows.setflags(write=False)
-    return rows
+        return pixelate(image, max(1, math.floor(w * s)), max(1, math.floor(h * s)))
