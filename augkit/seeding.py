@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,7 +26,12 @@ def variant_words(seed: int, line: int, variant: int, n_steps: int) -> tuple[int
     """
     n = _WORDS_PER_STEP * max(n_steps, 1)
     digest = hashlib.shake_128(b"augkit-variant:%d:%d:%d" % (seed, line, variant)).digest(8 * n)
-    return struct.unpack(f"<{n}Q", digest)
+    return _words_layout(n).unpack(digest)
+
+
+@lru_cache(maxsize=64)
+def _words_layout(n: int) -> struct.Struct:
+    return struct.Struct(f"<{n}Q")
 
 
 class StepDraws:
@@ -55,7 +61,9 @@ class StepDraws:
     def uniform(self, low=0.0, high=1.0, size=None):
         """A float in [low, high), as numpy's `Generator.uniform` defines it."""
         if size is None and self._used < _WORDS_PER_STEP:
-            return low + (high - low) * self.random()
+            word = self._words[self._used]
+            self._used += 1
+            return low + (high - low) * ((word >> 11) * _UNIT)
         return self.generator().uniform(low, high, size)
 
     def integers(self, low, high=None, size=None, **kwargs):

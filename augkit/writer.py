@@ -95,7 +95,8 @@ def write_image(out: Path, rel: str, data: bytes, made_folders: set[str]) -> Non
     if folder not in made_folders:
         (out / folder).mkdir(exist_ok=True)
         made_folders.add(folder)
-    with open(out / rel, "wb") as f:
+    # os.path on strings: a pathlib join per image cost more than the write call itself
+    with open(os.path.join(out, rel), "wb") as f:
         f.write(data)
 
 
