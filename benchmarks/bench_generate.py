@@ -11,7 +11,8 @@ One run measures, on the same benchmark crops and with ONE worker each:
 
 and prints images/s for each plus the ratios augkit/baseline (target >= 10x) and augkit/floor
 (target >= 0.35). `--workers-sweep 1,2,4,8,16` instead measures augkit alone at each worker count
-on a larger set and prints parallel efficiency (target >= 0.90). `--profile` prints the hot path of
+on a larger set and prints parallel efficiency (target >= 0.90), next to this machine's own ceiling
+(the same work, CPU only, in that many processes at once). `--profile` prints the hot path of
 one run_shard over the crops (cProfile). Targets are checked by this benchmark, never by timed tests.
 
 Usage:
@@ -344,6 +345,46 @@ def compare(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> d
                      "augkit_over_floor": vs_floor >= TARGET_VS_FLOOR}}
 
 
+def _cpu_probe(data_dir: str, rel_paths: list[str], n_strong: int, n_weak: int, passes: int, barrier, results) -> None:
+    """One process of the host probe: augment + encode every crop's variants in memory (no files,
+    no parent, no coordination), starting together with the others; puts its images/s."""
+    import cv2 as _cv2
+
+    from augkit.codec import encode_jpeg, read_source_image
+    from augkit.recipe import VariantPlan, load_recipe
+
+    _cv2.setNumThreads(1)
+    images = [read_source_image(data_dir, rel) for rel in rel_paths]
+    plan = VariantPlan(strong=load_recipe("strong"), weak=load_recipe("weak"), n_strong=n_strong, n_weak=n_weak)
+    barrier.wait()
+    t0 = time.perf_counter()
+    for _ in range(passes):
+        for line, image in enumerate(images, start=1):
+            for recipe, ctx in plan:
+                encode_jpeg(recipe.apply(image, 0, line, ctx)[0], 95)
+    results.put(passes * len(images) * plan.total / (time.perf_counter() - t0))
+
+
+def host_ceiling(labels: Path, data_dir: Path, n_strong: int, n_weak: int, workers: int, passes: int = 2) -> float:
+    """The mean images/s of each of `workers` processes doing the same CPU-only work at once (augkit's
+    augment + encode in memory, no files, no parent): what this machine gives one core when that many
+    are busy. Against one such process alone it bounds any CPU-bound parallel efficiency here
+    (turbo clocks that hold for one busy core but not for all, shared caches and memory bandwidth)."""
+    import multiprocessing as mp
+
+    rel_paths = read_label_paths(labels)
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_cpu_probe, args=(str(data_dir), rel_paths, n_strong, n_weak, passes, barrier, results))
+             for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+    rates = [results.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    return sum(rates) / len(rates)
+
+
 def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dict:
     counts = sorted({int(x) for x in args.workers_sweep.split(",") if x.strip()})
     if not counts or counts[0] < 1:
@@ -369,9 +410,14 @@ def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dic
             warm = max((run_augkit(big, data_dir, tmp, args.strong, args.weak, workers=n, shard_size=shard_size,
                                    max_per_folder=args.max_per_folder)
                         for _ in range(args.repeats)), key=lambda x: x["ips"])
-        results.append({"workers": n, "cold": cold, "warm": warm})
-        print(f"  workers {n}: cold {cold['ips']:.1f} img/s, warm {warm['ips']:.1f} img/s", file=sys.stderr, flush=True)
+        probe = host_ceiling(labels, data_dir, args.strong, args.weak, n) if args.sweep_host else None
+        results.append({"workers": n, "cold": cold, "warm": warm, "probe_ips_per_process": probe})
+        print(f"  workers {n}: cold {cold['ips']:.1f} img/s, warm {warm['ips']:.1f} img/s"
+              + (f", host probe {probe:.1f} img/s per process" if probe else ""), file=sys.stderr, flush=True)
     one = results[0]["cold"]
+    for r in results:
+        r["host_ceiling"] = (r["probe_ips_per_process"] / results[0]["probe_ips_per_process"]
+                             if args.sweep_host else None)
     per_image_1 = one["shard_seconds"] / one["images"]
     for r in results:
         for kind in ("cold", "warm"):
@@ -391,17 +437,22 @@ def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dic
         f"warm     {'best of ' + str(args.repeats) + ' further runs reusing the started workers' if args.sweep_warm else 'not measured (--no-sweep-warm)'}",
         "busy     shard time summed over workers / (workers x wall): the share of the wall the workers augmented",
         "slowdown a worker's time per image against one worker's (CPU clocks, memory, file system under load)",
+        "host     this machine's ceiling: per-process speed of that many CPU-only copies of the same work run at "
+        "once",
+        "         (in memory, no files, no parent) against one alone; 'warm/host' is warm eff over it",
         "",
         f"{'workers':>8}{'images':>9}{'cold s':>8}{'cold img/s':>11}{'cold eff':>9}{'warm img/s':>11}{'warm eff':>9}"
-        f"{'busy':>7}{'slowdown':>9}{'target':>8}",
-        f"{'-' * 89}",
+        f"{'busy':>7}{'slowdown':>9}{'host':>7}{'warm/host':>10}{'target':>8}",
+        f"{'-' * 106}",
     ]
     for r in results:
         c, w = r["cold"], r["warm"]
         note = "" if r["workers"] <= usable else f"   (> {usable} usable CPUs: oversubscribed)"
+        host = (f"{r['host_ceiling']:>7.1%}{w['efficiency'] / r['host_ceiling']:>10.1%}" if r["host_ceiling"]
+                else f"{'-':>7}{'-':>10}")
         lines.append(f"{r['workers']:>8}{c['images']:>9,}{c['seconds']:>8.2f}{c['ips']:>11.1f}{c['efficiency']:>9.1%}"
                      f"{w['ips']:>11.1f}{w['efficiency']:>9.1%}{w['busy']:>7.0%}{w['worker_slowdown']:>9.2f}"
-                     f"{'>= 90%':>8}{note}")
+                     f"{host}{'>= 90%':>8}{note}")
     if counts[-1] > usable:
         lines.append(f"note: only {usable} CPUs are usable here; worker counts above that cannot reach the target "
                      "and say nothing about augkit's scaling")
@@ -473,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep-copies", type=int, default=4, help="Sweep: repeat the label lines K times (default 4).")
     ap.add_argument("--no-sweep-warm", dest="sweep_warm", action="store_false",
                     help="Sweep: measure only the first (cold) run at each worker count.")
+    ap.add_argument("--no-sweep-host", dest="sweep_host", action="store_false",
+                    help="Sweep: skip the host probe (N CPU-only copies of the work at once, the machine's ceiling).")
     ap.add_argument("--sweep-shard-size", type=int, default=None,
                     help="Sweep: shard size [default: min(50, lines / (4 x max workers)), so every worker gets "
                          "several shards].")
