@@ -44,3 +44,21 @@ def test_every_command_has_help(command):
 def test_python_dash_m_runs():
     result = subprocess.run([sys.executable, "-m", "augkit", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "augkit" in result.stdout
+
+
+def test_an_unbuilt_source_tree_says_so(tmp_path):
+    # A copy of the source tree without compiled kernels, imported from its own root (as
+    # `python -m augkit` does there): the error names the cause and the two ways out.
+    import shutil
+
+    import augkit
+
+    if Path(augkit.__file__).resolve().parent == REPO / "augkit":
+        pytest.skip("augkit is imported from this tree itself (an editable install), not from an installed copy")
+    tree = tmp_path / "checkout"
+    shutil.copytree(REPO / "augkit", tree / "augkit", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    shutil.copy(REPO / "setup.py", tree / "setup.py")
+    result = subprocess.run([sys.executable, "-c", "import augkit.kernels"], cwd=tree, capture_output=True, text=True)
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert "compiled kernels" in message and "source tree" in message and "pip install -e ." in message
