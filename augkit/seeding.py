@@ -61,9 +61,7 @@ class StepDraws:
     def uniform(self, low=0.0, high=1.0, size=None):
         """A float in [low, high), as numpy's `Generator.uniform` defines it."""
         if size is None and self._used < _WORDS_PER_STEP:
-            word = self._words[self._used]
-            self._used += 1
-            return low + (high - low) * ((word >> 11) * _UNIT)
+            return low + (high - low) * self.random()
         return self.generator().uniform(low, high, size)
 
     def integers(self, low, high=None, size=None, **kwargs):
