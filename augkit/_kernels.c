@@ -46,8 +46,8 @@ static int use_simd = 0; /* set at import from the CPU; set_simd() lets tests fo
  * 16.16 fixed point: per row, X = llround((m1*y + m2) * 65536) + 256 and A = llround(m0 * 65536)
  * (Y, D alike), then X(x) = X + x*A. The +256 rounds the position to the nearest 1/128 pixel:
  * xi = X >> 16 and fx = (X >> 9) & 127 (arithmetic shifts, so negative positions floor).
- * xi is clamped to [0, W-3] and yi to [0, H-2] (a safety net: callers pad the source with a
- * replicated margin so that no sample needs it). The weights are
+ * The four neighbours are columns xi, xi+1 and rows yi, yi+1, each clamped into the image
+ * (replicated border: a position beyond the edge takes the edge pixel). The weights are
  *   w00 = (128-fx)(128-fy), w01 = fx(128-fy), w10 = (128-fx)fy, w11 = fx*fy   (sum 16384)
  * and each channel is (w00*p00 + w01*p01 + w10*p10 + w11*p11 + 8192) >> 14.
  * ------------------------------------------------------------------------------------------ */
@@ -55,7 +55,7 @@ static int use_simd = 0; /* set at import from the CPU; set_simd() lets tests fo
 typedef struct {
     const uint8_t *src;
     Py_ssize_t sstride; /* bytes per source row */
-    int xmax, ymax;     /* clamps of xi and yi */
+    int xmax, ymax;     /* the last column and row (W-1, H-1) */
     uint8_t *dst;
     int dh, dw;
     double m[6];
@@ -63,19 +63,18 @@ typedef struct {
 
 static inline int64_t fixed(double v) { return (int64_t)llround(v * 65536.0); }
 
+static inline int64_t clamp64(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+
 static inline void affine_pixel(const affine_job *j, int64_t X, int64_t Y, uint8_t *o)
 {
-    int64_t xi = X >> 16, yi = Y >> 16;
-    if (xi < 0) xi = 0;
-    if (xi > j->xmax) xi = j->xmax;
-    if (yi < 0) yi = 0;
-    if (yi > j->ymax) yi = j->ymax;
+    const int64_t xi = X >> 16, yi = Y >> 16;
+    const Py_ssize_t x0 = 3 * clamp64(xi, j->xmax), x1 = 3 * clamp64(xi + 1, j->xmax);
+    const uint8_t *p = j->src + clamp64(yi, j->ymax) * j->sstride;
+    const uint8_t *q = j->src + clamp64(yi + 1, j->ymax) * j->sstride;
     int fx = (int)((X >> 9) & 127), fy = (int)((Y >> 9) & 127);
     int w00 = (128 - fx) * (128 - fy), w01 = fx * (128 - fy), w10 = (128 - fx) * fy, w11 = fx * fy;
-    const uint8_t *p = j->src + yi * j->sstride + xi * 3;
-    const uint8_t *q = p + j->sstride;
     for (int c = 0; c < 3; c++)
-        o[c] = (uint8_t)((w00 * p[c] + w01 * p[c + 3] + w10 * q[c] + w11 * q[c + 3] + 8192) >> 14);
+        o[c] = (uint8_t)((w00 * p[x0 + c] + w01 * p[x1 + c] + w10 * q[x0 + c] + w11 * q[x1 + c] + 8192) >> 14);
 }
 
 static void affine_rows_c(const affine_job *j)
@@ -115,8 +114,11 @@ AVX2_FN static inline __m256i load_lanes(const uint8_t *lo, const uint8_t *hi)
  * three source rows involved as plain 28-byte runs (no gathers: on many CPUs a gather costs more
  * than the whole step), arranges each channel's (left, right) pairs with one byte shuffle per
  * row, picks each pixel's row pair with a blend, and weighs each pair with one multiply-add.
- * Any other step (a column skipped, clamping needed, steep maps) computes its pixels one by one
- * with the portable code; both give the same bytes. */
+ * The border costs nothing extra: rows are clamped when the three row pointers are taken (a row
+ * above the image is row 0, so a step above it blends row 0 with itself), and a step whose run
+ * reaches past the left or right edge first copies its ten columns, clamped, into a scratch run.
+ * Any other step (a column skipped, steep maps) computes its pixels one by one with the
+ * portable code; both give the same bytes. */
 AVX2_FN static void affine_rows_avx2(const affine_job *j)
 {
     const int64_t A = fixed(j->m[0]), D = fixed(j->m[3]);
@@ -131,6 +133,7 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
     const __m256i pack3 = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
                                            0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
     const Py_ssize_t stride = j->sstride;
+    uint8_t scratch[3][32] = {{0}}; /* an edge step's three runs of ten clamped columns (30 bytes each) */
 
     for (int y = 0; y < j->dh; y++) {
         const int64_t X0 = fixed(j->m[1] * y + j->m[2]) + 256, Y0 = fixed(j->m[4] * y + j->m[5]) + 256;
@@ -140,10 +143,28 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
             const int64_t Xf = X0 + x * A, Yf = Y0 + x * D;
             const int64_t xf = Xf >> 16, xl = (Xf + 7 * A) >> 16, yf = Yf >> 16, yl = (Yf + 7 * D) >> 16;
             const int64_t ylo = yf < yl ? yf : yl, yhi = yf < yl ? yl : yf;
-            if (xl - xf != 7 || xf < 0 || xl > j->xmax || ylo < 0 || yhi > j->ymax || yhi - ylo > 1) {
+            if (xl - xf != 7 || yhi - ylo > 1) {
                 for (int i = 0; i < 8; i++)
                     affine_pixel(j, Xf + i * A, Yf + i * D, o + 3 * (x + i));
                 continue;
+            }
+            /* rows ylo, ylo+1 and (only when some lane needs it) ylo+2, clamped into the image */
+            const uint8_t *r0 = j->src + clamp64(ylo, j->ymax) * stride;
+            const uint8_t *r1 = j->src + clamp64(ylo + 1, j->ymax) * stride;
+            const uint8_t *r2 = yhi > ylo ? j->src + clamp64(ylo + 2, j->ymax) * stride : r1;
+            if (xf >= 0 && xf + 9 <= j->xmax) {
+                r0 += 3 * xf;
+                r1 += 3 * xf;
+                r2 += 3 * xf;
+            } else {
+                const uint8_t *rows[3] = {r0, r1, r2};
+                for (int k = 0; k < 3; k++) {
+                    for (int i = 0; i < 10; i++)
+                        memcpy(scratch[k] + 3 * i, rows[k] + 3 * clamp64(xf + i, j->xmax), 3);
+                }
+                r0 = scratch[0];
+                r1 = scratch[1];
+                r2 = scratch[2];
             }
             __m256i X = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Xf), laneA);
             __m256i Y = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Yf), laneD);
@@ -155,9 +176,6 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
             __m256i w1 = _mm256_or_si256(_mm256_mullo_epi16(gx, fy), _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
             /* lanes whose row is ylo + 1 take rows (ylo+1, ylo+2) instead of (ylo, ylo+1) */
             __m256i down = _mm256_cmpgt_epi32(_mm256_srai_epi32(Y, 16), _mm256_set1_epi32((int32_t)ylo));
-            const uint8_t *r0 = j->src + ylo * stride + 3 * xf;
-            const uint8_t *r1 = r0 + stride;
-            const uint8_t *r2 = yhi > ylo ? r1 + stride : r1; /* row ylo+2 only when some lane needs it */
             __m256i s0 = load_lanes(r0, r0 + 12), s1 = load_lanes(r1, r1 + 12), s2 = load_lanes(r2, r2 + 12);
             __m256i out = _mm256_setzero_si256();
             for (int c = 0; c < 3; c++) {
@@ -203,8 +221,8 @@ static PyObject *k_affine(PyObject *self, PyObject *args)
                           &j.m[0], &j.m[1], &j.m[2], &j.m[3], &j.m[4], &j.m[5]))
         return NULL;
     PyObject *result = NULL;
-    if (sh < 2 || sw < 3 || dh < 0 || dw < 0 || src.len < (Py_ssize_t)sh * sw * 3 || dst.len < (Py_ssize_t)dh * dw * 3) {
-        PyErr_SetString(PyExc_ValueError, "affine: source must be at least 3x2 pixels and buffers must hold their shapes");
+    if (sh < 1 || sw < 1 || dh < 0 || dw < 0 || src.len < (Py_ssize_t)sh * sw * 3 || dst.len < (Py_ssize_t)dh * dw * 3) {
+        PyErr_SetString(PyExc_ValueError, "affine: source must be at least 1x1 pixel and buffers must hold their shapes");
         goto done;
     }
     for (int k = 0; k < 6; k++)
@@ -214,8 +232,8 @@ static PyObject *k_affine(PyObject *self, PyObject *args)
         }
     j.src = (const uint8_t *)src.buf;
     j.sstride = (Py_ssize_t)sw * 3;
-    j.xmax = sw - 3;
-    j.ymax = sh - 2;
+    j.xmax = sw - 1;
+    j.ymax = sh - 1;
     j.dst = (uint8_t *)dst.buf;
     j.dh = dh;
     j.dw = dw;

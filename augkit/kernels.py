@@ -41,16 +41,17 @@ def bgr(image: np.ndarray) -> np.ndarray:
 
 
 def affine(image: np.ndarray, size: tuple[int, int], inverse: tuple[float, ...]) -> np.ndarray:
-    """Sample `image` (BGR uint8, at least 3 x 2) at the positions of an affine map.
+    """Sample `image` (BGR uint8) at the positions of an affine map.
 
     `size` is the output (width, height); `inverse` the six entries (m0..m5) that take an output
     pixel (x, y) to the source position (m0 x + m1 y + m2, m3 x + m4 y + m5). Bilinear, with
-    positions rounded to 1/128 pixel and weights in units of 1/16384; positions beyond the
-    border are clamped (replicate), see `augkit/_kernels.c` for the exact formula.
+    positions rounded to 1/128 pixel and weights in units of 1/16384; each of the four
+    neighbours is clamped into the image (replicated border), see `augkit/_kernels.c` for the
+    exact formula.
     """
     h, w = image.shape[:2]
     out = np.empty((size[1], size[0], 3), np.uint8)
-    _kernels.affine(image, h, w, out, size[1], size[0], tuple(float(v) for v in inverse))
+    _kernels.affine(image, h, w, out, size[1], size[0], inverse)
     return out
 
 
@@ -151,16 +152,14 @@ def set_simd(enabled: bool) -> bool:
     return _kernels.set_simd(enabled)
 
 
-def rotation_inverse(width: int, height: int, angle: float, new_w: int, new_h: int,
-                     margin_x: int = 0, margin_y: int = 0) -> tuple[float, ...]:
+def rotation_inverse(width: int, height: int, angle: float, new_w: int, new_h: int) -> tuple[float, ...]:
     """The map from a `new_w` x `new_h` canvas back into a `width` x `height` image rotated
-    counter-clockwise by `angle` degrees about its centre, the two centres aligned; positions
-    shifted by a source margin (mx, my) when the source was padded by it."""
+    counter-clockwise by `angle` degrees about its centre, the two centres aligned."""
     a = math.radians(angle)
     c, s = math.cos(a), math.sin(a)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     nx, ny = (new_w - 1) / 2.0, (new_h - 1) / 2.0
     # output (x, y) -> source: R^-1 (x - nx, y - ny) + (cx, cy); R rotates counter-clockwise
     # on screen (y down), as OpenCV's getRotationMatrix2D with a positive angle.
-    return (c, -s, cx + margin_x - c * nx + s * ny,
-            s, c, cy + margin_y - s * nx - c * ny)
+    return (c, -s, cx - c * nx + s * ny,
+            s, c, cy - s * nx - c * ny)

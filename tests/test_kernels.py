@@ -31,12 +31,14 @@ def both_paths():
 
 
 def affine_reference(src: np.ndarray, size: tuple[int, int], m: tuple[float, ...]) -> np.ndarray:
-    """Bilinear sampling at 1/128-pixel positions, indices clamped to [0, W-3] x [0, H-2]."""
+    """Bilinear sampling at 1/128-pixel positions, each neighbour clamped into the image."""
     sh, sw = src.shape[:2]
     X, Y = kernel_positions(m, size)
-    xi, yi = np.clip(X >> 16, 0, sw - 3), np.clip(Y >> 16, 0, sh - 2)
+    xi, yi = X >> 16, Y >> 16
+    x0, x1 = np.clip(xi, 0, sw - 1), np.clip(xi + 1, 0, sw - 1)
+    y0, y1 = np.clip(yi, 0, sh - 1), np.clip(yi + 1, 0, sh - 1)
     s = src.astype(np.int64)
-    return bilinear_blend(X, Y, s[yi, xi], s[yi, xi + 1], s[yi + 1, xi], s[yi + 1, xi + 1]).reshape(size[1], size[0], 3)
+    return bilinear_blend(X, Y, s[y0, x0], s[y0, x1], s[y1, x0], s[y1, x1]).reshape(size[1], size[0], 3)
 
 
 def _random_map(trial: int, sh: int, sw: int) -> tuple[float, ...]:
@@ -50,7 +52,7 @@ def _random_map(trial: int, sh: int, sw: int) -> tuple[float, ...]:
 
 def test_affine_paths_equal_the_formula(both_paths):
     for trial in range(120):
-        sh, sw = int(RNG.integers(2, 70)), int(RNG.integers(3, 420))
+        sh, sw = int(RNG.integers(1, 70)), int(RNG.integers(1, 420))
         src = RNG.integers(0, 256, (sh, sw, 3), dtype=np.uint8)
         size = (int(RNG.integers(0, 460)), int(RNG.integers(0, 80)))  # (w, h), empty ones included
         m = _random_map(trial, sh, sw)
@@ -58,6 +60,19 @@ def test_affine_paths_equal_the_formula(both_paths):
         expected = affine_reference(src, size, m)
         assert np.array_equal(fast, portable), (trial, sh, sw, size, m)
         assert np.array_equal(fast, expected), (trial, sh, sw, size, m)
+
+
+def test_affine_far_outside_the_image_is_the_nearest_edge(both_paths):
+    """Canvas areas far beyond every edge (the grown corners of a rotation, and further) take
+    the clamped neighbours on both paths."""
+    src = RNG.integers(0, 256, (9, 40, 3), dtype=np.uint8)
+    a = math.radians(2.5)
+    for dx, dy in ((-1000.0, 0.0), (1000.0, 0.0), (0.0, -500.0), (0.0, 500.0), (-30.0, -30.0), (25.0, 12.0)):
+        m = (math.cos(a), math.sin(a), dx, -math.sin(a), math.cos(a), dy)
+        fast, portable = both_paths(lambda: kernels.affine(src, (120, 30), m))
+        assert np.array_equal(fast, portable) and np.array_equal(fast, affine_reference(src, (120, 30), m)), (dx, dy)
+    left = kernels.affine(src, (16, 9), (1, 0, -1000.0, 0, 1, 0))
+    assert np.array_equal(left, np.repeat(src[:, :1], 16, axis=1))
 
 
 def test_affine_identity_and_half_pixel_shift():
@@ -144,7 +159,7 @@ def test_quantised_line_kernel_sums_to_256_and_stays_close(size):
 
 
 @pytest.mark.parametrize("call", [
-    lambda: kernels._kernels.affine(np.zeros((2, 2, 3), np.uint8), 2, 2, np.zeros(12, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
+    lambda: kernels._kernels.affine(np.zeros((2, 2, 3), np.uint8), 0, 2, np.zeros(12, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
     lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 4, 4, np.zeros(11, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
     lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 5, 4, np.zeros(12, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
     lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 4, 4, np.zeros(12, np.uint8), 2, 2, (math.nan, 0, 0, 0, 1, 0)),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from augkit import kernels
@@ -45,23 +44,12 @@ def rotate_grow(image: np.ndarray, angle: float) -> np.ndarray:
     """Rotate about the centre onto a canvas that holds the whole rotated image.
 
     Bilinear sampling with replicated border (`augkit.kernels.affine`: positions to 1/128
-    pixel). The source is first padded with a replicated margin wide enough that every sample
-    of the grown canvas falls inside it, which is what "replicate border" means, and lets the
-    kernel read without per-pixel border checks.
+    pixel, every neighbour clamped into the source), read straight from the source.
     """
     image = kernels.bgr(image)
     h, w = image.shape[:2]
     new_w, new_h = rotated_size(w, h, angle)
-    # The canvas is centred on the source, so its corners reach half the rotated canvas extent
-    # from the source centre: that, less the source's own half size, is the margin, plus 3 for
-    # the bilinear neighbour, rounding and the kernel's own clamp one pixel inside its input.
-    a = math.radians(angle)
-    c, s = abs(math.cos(a)), abs(math.sin(a))
-    half_w, half_h = (new_w - 1) / 2.0, (new_h - 1) / 2.0
-    mx = max(0, math.ceil(c * half_w + s * half_h - (w - 1) / 2.0)) + 3
-    my = max(0, math.ceil(s * half_w + c * half_h - (h - 1) / 2.0)) + 3
-    padded = cv2.copyMakeBorder(image, my, my, mx, mx, cv2.BORDER_REPLICATE)
-    return kernels.affine(padded, (new_w, new_h), kernels.rotation_inverse(w, h, angle, new_w, new_h, mx, my))
+    return kernels.affine(image, (new_w, new_h), kernels.rotation_inverse(w, h, angle, new_w, new_h))
 
 
 class CylindricalWarp(Stage):
