@@ -27,8 +27,13 @@ except ImportError as exc:  # a source tree used without building, or a broken i
     raise ImportError(f"augkit's compiled kernels (augkit._kernels) are missing: {_where}") from exc
 
 
+_UINT8 = np.dtype(np.uint8)
+
+
 def bgr(image: np.ndarray) -> np.ndarray:
     """`image` as a C-contiguous uint8 H x W x 3 array (grey made BGR, alpha dropped)."""
+    if image.dtype is _UINT8 and image.ndim == 3 and image.shape[2] == 3 and image.flags.c_contiguous:
+        return image  # what every stage after the first gets: checked in a few attribute reads
     if image.dtype != np.uint8:
         raise ValueError(f"stages take uint8 images, got {image.dtype}")
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,7 +19,7 @@ import numpy as np
 import yaml
 
 from augkit.errors import UserError
-from augkit.seeding import StepStreams
+from augkit.seeding import WORDS_PER_STEP, StepDraws, variant_words
 from augkit.stages import STAGES, Stage, StageOptionError, VariantContext
 
 BUILTIN = ("strong", "weak")
@@ -57,17 +58,24 @@ class Recipe:
         and adding a step never changes the draws of another.
         """
         applied = []
-        streams = StepStreams(seed, line, ctx.variant, len(self.steps))
-        for i, step in enumerate(self.steps):
-            if step.first_only and ctx.index != 0:
+        words = variant_words(seed, line, ctx.variant, len(self.steps))
+        later = ctx.index != 0
+        # The walk runs once per output image: the steps' parts are looked up once per recipe
+        # (`_walk`), and each step's draws are a slice of the variant's words.
+        for i, at, p, first_only, stage, name in self._walk:
+            if first_only and later:
                 continue
-            rng = streams.step(i)
-            if step.p < 1.0 and rng.random() >= step.p:
+            rng = StepDraws(words[at:at + WORDS_PER_STEP])
+            if p < 1.0 and rng.random() >= p:
                 continue
-            params = step.stage.sample(rng, image.shape, ctx)
-            image = step.stage.apply(image, params)
-            applied.append({"step": i, "stage": step.stage.name, "params": params})
+            params = stage.sample(rng, image.shape, ctx)
+            image = stage.apply(image, params)
+            applied.append({"step": i, "stage": name, "params": params})
         return image, applied
+
+    @cached_property
+    def _walk(self) -> tuple[tuple[int, int, float, bool, Stage, str], ...]:
+        return tuple((i, WORDS_PER_STEP * i, s.p, s.first_only, s.stage, s.stage.name) for i, s in enumerate(self.steps))
 
     def replay(self, image: np.ndarray, applied: list[dict]) -> np.ndarray:
         """Re-make a variant from recorded parameters, without any randomness."""

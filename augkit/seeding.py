@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-_WORDS_PER_STEP = 4  # 256 bits per step: four direct draws, or one PCG64 state and increment
+WORDS_PER_STEP = 4  # 256 bits per step: four direct draws, or one PCG64 state and increment
 _UNIT = 2.0 ** -53
 
 
@@ -24,7 +24,7 @@ def variant_words(seed: int, line: int, variant: int, n_steps: int) -> tuple[int
     `n_steps` is, so adding a step never changes another step's draws. One hash costs ~2 us,
     a tenth of building a numpy SeedSequence, which matters at millions of variants.
     """
-    n = _WORDS_PER_STEP * max(n_steps, 1)
+    n = WORDS_PER_STEP * max(n_steps, 1)
     digest = hashlib.shake_128(b"augkit-variant:%d:%d:%d" % (seed, line, variant)).digest(8 * n)
     return _words_layout(n).unpack(digest)
 
@@ -52,7 +52,7 @@ class StepDraws:
 
     def random(self, size=None):
         """A float in [0, 1) (or an array of them, from the fallback generator)."""
-        if size is None and self._used < _WORDS_PER_STEP:
+        if size is None and self._used < WORDS_PER_STEP:
             word = self._words[self._used]
             self._used += 1
             return (word >> 11) * _UNIT
@@ -60,14 +60,14 @@ class StepDraws:
 
     def uniform(self, low=0.0, high=1.0, size=None):
         """A float in [low, high), as numpy's `Generator.uniform` defines it."""
-        if size is None and self._used < _WORDS_PER_STEP:
+        if size is None and self._used < WORDS_PER_STEP:
             return low + (high - low) * self.random()
         return self.generator().uniform(low, high, size)
 
     def integers(self, low, high=None, size=None, **kwargs):
         """An int in [low, high) (or [0, low) with one argument)."""
         lo, hi = (0, low) if high is None else (low, high)
-        if size is None and not kwargs and self._used < _WORDS_PER_STEP and 0 < hi - lo <= 2**63:
+        if size is None and not kwargs and self._used < WORDS_PER_STEP and 0 < hi - lo <= 2**63:
             word = self._words[self._used]
             self._used += 1
             return int(lo) + ((word * int(hi - lo)) >> 64)
@@ -98,13 +98,13 @@ class StepStreams:
 
     def step(self, i: int) -> StepDraws:
         """The draws of step `i`."""
-        return StepDraws(self._words[_WORDS_PER_STEP * i:_WORDS_PER_STEP * (i + 1)])
+        return StepDraws(self._words[WORDS_PER_STEP * i:WORDS_PER_STEP * (i + 1)])
 
 
 def step_rng(seed: int, line: int, variant: int, step: int) -> StepDraws:
     """The draws of step `step` of one variant on their own (the same as StepStreams.step)."""
     words = variant_words(seed, line, variant, step + 1)
-    return StepDraws(words[_WORDS_PER_STEP * step:])
+    return StepDraws(words[WORDS_PER_STEP * step:])
 
 
 # Synthesized items draw from SeedSequence keys of three words, generate's variants from a SHAKE-128

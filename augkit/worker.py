@@ -70,7 +70,7 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
             continue
         timing["read"] += time.perf_counter() - t
         try:
-            written = _write_variants(config, plan, item, image, out, made_folders, manifest, timing)
+            written = _write_variants(config, plan, item, image, config.out, made_folders, manifest, timing)
         except (SampleRejected, cv2.error) as exc:
             reason, detail = (exc.reason, exc.detail) if isinstance(exc, SampleRejected) else ("augmentation failed", str(exc).strip().splitlines()[-1])
             rejects.append(reject_row(Reject(item.line, item.path, reason, detail)))
@@ -88,22 +88,29 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
                         timing, started)
 
 
-def _write_variants(config, plan, source, image, out: Path, made_folders: set, manifest: list, timing: dict) -> list[str]:
+def _write_variants(config, plan, source, image, out: str, made_folders: set, manifest: list, timing: dict) -> list[str]:
     written = []
+    seed, line, path, quality = config.seed, source.line, source.path, config.jpeg_quality
+    n_variants, max_per_folder = config.n_variants, config.max_per_folder
+    augment = encode = write = 0.0
+    clock = time.perf_counter
     for recipe, ctx in plan:
-        t0 = time.perf_counter()
-        variant, applied = recipe.apply(image, config.seed, source.line, ctx)
-        t1 = time.perf_counter()
-        data = encode_jpeg(variant, config.jpeg_quality)
-        t2 = time.perf_counter()
-        rel = image_relpath(source.line, ctx.variant, config.n_variants, config.max_per_folder)
+        t0 = clock()
+        variant, applied = recipe.apply(image, seed, line, ctx)
+        t1 = clock()
+        data = encode_jpeg(variant, quality)
+        t2 = clock()
+        rel = image_relpath(line, ctx.variant, n_variants, max_per_folder)
         write_image(out, rel, data, made_folders)
-        t3 = time.perf_counter()
-        timing["augment"] += t1 - t0
-        timing["encode"] += t2 - t1
-        timing["write"] += t3 - t2
-        manifest.append(_MANIFEST_JSON.encode({"image": rel, "line": source.line, "source": source.path,
+        t3 = clock()
+        augment += t1 - t0
+        encode += t2 - t1
+        write += t3 - t2
+        manifest.append(_MANIFEST_JSON.encode({"image": rel, "line": line, "source": path,
                                                "variant": ctx.variant, "recipe": recipe.name,
                                                "size": [variant.shape[1], variant.shape[0]], "steps": applied}))
         written.append(rel)
+    timing["augment"] += augment
+    timing["encode"] += encode
+    timing["write"] += write
     return written

@@ -75,5 +75,7 @@ def float_range(name: str, value: Any, low: float | None = None, high: float | N
 
 
 def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
-    """One draw from U(lo, hi) as a plain float."""
-    return float(rng.uniform(bounds[0], bounds[1]))
+    """One draw from U(lo, hi) as a plain float: lo + (hi - lo) * rng.random(), which is how
+    numpy's `Generator.uniform` defines it (the same double), without its array machinery."""
+    lo, hi = bounds
+    return lo + (hi - lo) * float(rng.random())
