@@ -633,7 +633,8 @@ done:
  * Shrink: small pixel (u, v) samples the source at ((u + 0.5) W / sw - 0.5, (v + 0.5) H / sh - 0.5),
  * rounded to the nearest 1/128 pixel, half up, in exact integers:
  *   P(u) = floor((128 ((2u + 1) W - sw) + sw) / (2 sw)),  clamped to at most 128 (W - 1),
- *   xi = P >> 7, fx = P & 127, right neighbour min(xi + 1, W - 1) (its weight is 0 at the clamp),
+ *   xi = P >> 7, fx = P & 127, right neighbour xi + 1 (only at the clamp is it past the row, and
+ *   there its weight fx is 0),
  * rows alike; each channel is (w00 p00 + w01 p01 + w10 p10 + w11 p11 + 8192) >> 14 with the
  * rotation's weights (w00 = (128-fx)(128-fy), ...). It is computed as a vertical pass over the
  * two source rows (exact sums below 2^15) and a horizontal pass: the same integer sum.
@@ -652,7 +653,7 @@ typedef struct {
     uint8_t *dst;
     int16_t *column;  /* 3W values + 8 spare: the vertical pass of one small row */
     uint8_t *small;   /* 3sw bytes + 16 spare: one small row */
-    int32_t *px;      /* per small column: 3 xi, 3 (right neighbour), fx */
+    int32_t *px;      /* per small column: 3 xi, then its weights (fx << 16 | 128 - fx) four times */
     int32_t *near;    /* per output column: 3 * its small column */
 } pixelate_job;
 
@@ -662,13 +663,20 @@ static inline Py_ssize_t shrink_position(Py_ssize_t u, Py_ssize_t size, Py_ssize
     return p > 128 * (size - 1) ? 128 * (size - 1) : p;
 }
 
+/* The vertical pass of one small row: gy * r0 + fy * r1 per byte of the two source rows. */
+static void pixelate_column_c(const pixelate_job *j, const uint8_t *r0, const uint8_t *r1, int gy, int fy, Py_ssize_t i)
+{
+    for (const Py_ssize_t n = 3 * (Py_ssize_t)j->w; i < n; i++)
+        j->column[i] = (int16_t)(gy * r0[i] + fy * r1[i]);
+}
+
 static void pixelate_shrink_c(const pixelate_job *j, int u0)
 {
     for (int u = u0; u < j->sw; u++) {
-        const int32_t *t = j->px + 3 * u;
-        const int32_t fx = t[2], gx = 128 - fx;
+        const int32_t *t = j->px + 5 * u;
+        const int32_t fx = t[1] >> 16, gx = 128 - fx;
         for (int c = 0; c < 3; c++)
-            j->small[3 * u + c] = (uint8_t)((gx * j->column[t[0] + c] + fx * j->column[t[1] + c] + 8192) >> 14);
+            j->small[3 * u + c] = (uint8_t)((gx * j->column[t[0] + c] + fx * j->column[t[0] + 3 + c] + 8192) >> 14);
     }
 }
 
@@ -683,25 +691,44 @@ static void pixelate_enlarge_c(const pixelate_job *j, uint8_t *o, int x0)
 }
 
 #if AUGKIT_X86
+AVX2_FN static void pixelate_column_avx2(const pixelate_job *j, const uint8_t *r0, const uint8_t *r1, int gy, int fy)
+{
+    const __m256i g = _mm256_set1_epi16((short)gy), f = _mm256_set1_epi16((short)fy);
+    const Py_ssize_t n = 3 * (Py_ssize_t)j->w;
+    Py_ssize_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(r0 + i)));
+        __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(r1 + i)));
+        _mm256_storeu_si256((__m256i *)(j->column + i), _mm256_add_epi16(_mm256_mullo_epi16(a, g), _mm256_mullo_epi16(b, f)));
+    }
+    pixelate_column_c(j, r0, r1, gy, fy, i);
+}
+
 AVX2_FN static void pixelate_shrink_avx2(const pixelate_job *j)
 {
-    const __m128i half = _mm_set1_epi32(8192);
-    /* bytes 0-2 and 4-6 of a packed pair: the two pixels' channels */
-    const __m128i keep6 = _mm_setr_epi8(0, 1, 2, 4, 5, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i half = _mm256_set1_epi32(8192);
+    /* eight 16-bit values read at a pixel's left neighbour (L0 L1 L2 R0 R1 R2 . .) arranged as
+     * the (left, right) pairs of its three channels, in each lane */
+    const __m256i pairs = _mm256_setr_epi8(0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1,
+                                           0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, -1, -1, -1, -1);
+    /* the bytes of four packed pixels (four per pixel, the fourth unused) */
+    const __m128i keep12 = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
     int u = 0;
-    for (; u + 2 <= j->sw; u += 2) {
-        const int32_t *t = j->px + 3 * u;
-        /* (left, right) pairs of each channel: 16-bit values, four per pixel (the fourth unused) */
-        __m128i p0 = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(j->column + t[0])),
-                                        _mm_loadl_epi64((const __m128i *)(j->column + t[1])));
-        __m128i p1 = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(j->column + t[3])),
-                                        _mm_loadl_epi64((const __m128i *)(j->column + t[4])));
-        __m128i w0 = _mm_set1_epi32((t[2] << 16) | (128 - t[2])), w1 = _mm_set1_epi32((t[5] << 16) | (128 - t[5]));
-        __m128i v0 = _mm_srli_epi32(_mm_add_epi32(_mm_madd_epi16(p0, w0), half), 14);
-        __m128i v1 = _mm_srli_epi32(_mm_add_epi32(_mm_madd_epi16(p1, w1), half), 14);
-        __m128i b = _mm_packus_epi16(_mm_packs_epi32(v0, v1), _mm_setzero_si128());
-        /* 8 bytes written, 6 kept: the next step (or the tail) rewrites the last two */
-        _mm_storel_epi64((__m128i *)(j->small + 3 * u), _mm_shuffle_epi8(b, keep6));
+    /* four small pixels per step: pixels u and u+2 in the lanes of one register, u+1 and u+3 of
+     * another, each channel pair weighed with one multiply-add */
+    for (; u + 4 <= j->sw; u += 4) {
+        const int32_t *t = j->px + 5 * u;
+        __m256i a = _mm256_shuffle_epi8(load_lanes((const uint8_t *)(j->column + t[0]), (const uint8_t *)(j->column + t[10])), pairs);
+        __m256i b = _mm256_shuffle_epi8(load_lanes((const uint8_t *)(j->column + t[5]), (const uint8_t *)(j->column + t[15])), pairs);
+        __m256i wa = load_lanes((const uint8_t *)(t + 1), (const uint8_t *)(t + 11));
+        __m256i wb = load_lanes((const uint8_t *)(t + 6), (const uint8_t *)(t + 16));
+        __m256i va = _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(a, wa), half), 14);
+        __m256i vb = _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(b, wb), half), 14);
+        /* per lane: pixel u (or u+2), then u+1 (or u+3), four bytes each */
+        __m256i v = _mm256_packus_epi16(_mm256_packs_epi32(va, vb), _mm256_setzero_si256());
+        __m128i q = _mm256_castsi256_si128(_mm256_permute4x64_epi64(v, 0x08));
+        /* 16 bytes written, 12 kept: the next step (or the tail) rewrites the rest */
+        _mm_storeu_si128((__m128i *)(j->small + 3 * u), _mm_shuffle_epi8(q, keep12));
     }
     pixelate_shrink_c(j, u);
 }
@@ -749,15 +776,15 @@ static void pixelate_rows(const pixelate_job *j)
         Py_ssize_t p = shrink_position(v, j->h, j->sh), yi = p >> 7, y1 = yi + 1 < j->h ? yi + 1 : j->h - 1;
         const int fy = (int)(p & 127), gy = 128 - fy;
         const uint8_t *r0 = j->src + yi * n, *r1 = j->src + y1 * n;
-        for (Py_ssize_t i = 0; i < n; i++)
-            j->column[i] = (int16_t)(gy * r0[i] + fy * r1[i]);
 #if AUGKIT_X86
         if (use_simd) {
+            pixelate_column_avx2(j, r0, r1, gy, fy);
             pixelate_shrink_avx2(j);
             pixelate_enlarge_avx2(j, o, shuffles);
             continue;
         }
 #endif
+        pixelate_column_c(j, r0, r1, gy, fy, 0);
         pixelate_shrink_c(j, 0);
         pixelate_enlarge_c(j, o, 0);
     }
@@ -777,19 +804,39 @@ static PyObject *k_pixelate(PyObject *self, PyObject *args)
     pixelate_job j = {h, w, sh, sw, (const uint8_t *)src.buf, (uint8_t *)dst.buf, NULL, NULL, NULL, NULL};
     j.column = (int16_t *)calloc((size_t)w * 3 + 8, sizeof(int16_t));
     j.small = (uint8_t *)calloc((size_t)sw * 3 + 16, 1);
-    j.px = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)sw);
+    j.px = (int32_t *)malloc(sizeof(int32_t) * 5 * (size_t)sw);
     j.near = (int32_t *)malloc(sizeof(int32_t) * (size_t)w);
     if (!j.column || !j.small || !j.px || !j.near) {
         PyErr_NoMemory();
     } else {
+        /* Both tables step their numerators by a constant, so the quotients are carried along
+         * (quotient and remainder of the step added, one carry) instead of divided per entry:
+         * the same integers as shrink_position() and ((2x + 1) sw) / (2W). */
+        const Py_ssize_t pmax = 128 * ((Py_ssize_t)w - 1);
+        Py_ssize_t pd = 2 * (Py_ssize_t)sw, pn = 128 * ((Py_ssize_t)w - sw) + sw;
+        Py_ssize_t pq = pn / pd, pr = pn % pd, sq = 256 * (Py_ssize_t)w / pd, sr = 256 * (Py_ssize_t)w % pd;
         for (Py_ssize_t u = 0; u < sw; u++) {
-            Py_ssize_t p = shrink_position(u, w, sw), xi = p >> 7;
-            j.px[3 * u] = (int32_t)(3 * xi);
-            j.px[3 * u + 1] = (int32_t)(3 * (xi + 1 < w ? xi + 1 : w - 1));
-            j.px[3 * u + 2] = (int32_t)(p & 127);
+            Py_ssize_t p = pq > pmax ? pmax : pq, xi = p >> 7;
+            const int32_t fx = (int32_t)(p & 127);
+            j.px[5 * u] = (int32_t)(3 * xi);
+            for (int k = 1; k < 5; k++) j.px[5 * u + k] = fx << 16 | (128 - fx);
+            pq += sq;
+            pr += sr;
+            if (pr >= pd) {
+                pr -= pd;
+                pq++;
+            }
         }
-        for (Py_ssize_t x = 0; x < w; x++)
-            j.near[x] = (int32_t)(3 * (((2 * x + 1) * sw) / (2 * (Py_ssize_t)w)));
+        Py_ssize_t nd = 2 * (Py_ssize_t)w, nq = sw / nd, nr = sw % nd, tq = 2 * (Py_ssize_t)sw / nd, tr = 2 * (Py_ssize_t)sw % nd;
+        for (Py_ssize_t x = 0; x < w; x++) {
+            j.near[x] = (int32_t)(3 * nq);
+            nq += tq;
+            nr += tr;
+            if (nr >= nd) {
+                nr -= nd;
+                nq++;
+            }
+        }
         Py_BEGIN_ALLOW_THREADS
         pixelate_rows(&j);
         Py_END_ALLOW_THREADS
