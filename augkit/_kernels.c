@@ -609,9 +609,11 @@ static PyObject *k_glare(PyObject *self, PyObject *args)
     for (int y = 0; y < h; y++) {
         const uint8_t *s = (const uint8_t *)src.buf + y * n;
         uint8_t *o = (uint8_t *)dst.buf + y * n;
-        memcpy(o, s, (size_t)(3 * x0));
+        if (o != s) /* in place, the columns outside the band are already there */
+            memcpy(o, s, (size_t)(3 * x0));
         glare_run(s + 3 * x0, o + 3 * x0, c3, band, rv[y], (float)alpha);
-        memcpy(o + 3 * x1, s + 3 * x1, (size_t)(n - 3 * x1));
+        if (o != s)
+            memcpy(o + 3 * x1, s + 3 * x1, (size_t)(n - 3 * x1));
     }
     Py_END_ALLOW_THREADS
     result = Py_None;

@@ -126,12 +126,17 @@ def shift_rows(image: np.ndarray, shifts: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def add_glare(image: np.ndarray, rows: np.ndarray, cols3: np.ndarray, x0: int, alpha: float) -> np.ndarray:
+def add_glare(image: np.ndarray, rows: np.ndarray, cols3: np.ndarray, x0: int, alpha: float,
+              out: np.ndarray | None = None) -> np.ndarray:
     """image + clamp(rint(rows[y] * cols[x - x0] * alpha)) on columns x0 .. x0 + len(cols), saturating
     (float32 products in that order; the weight is the same for the three channels). `cols3` is
-    cols with each value repeated three times (np.repeat(cols, 3)), one per channel byte."""
+    cols with each value repeated three times (np.repeat(cols, 3)), one per channel byte.
+    `out=image` works in place (only the band's columns are written)."""
     h, w = image.shape[:2]
-    out = np.empty_like(image)
+    if out is None:
+        out = np.empty_like(image)
+    elif out.shape != image.shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError("add_glare: out must be a C-contiguous uint8 array of the image's shape")
     _kernels.glare(image, h, w, out, rows, cols3, int(x0), int(x0) + len(cols3) // 3, float(alpha))
     return out
 

@@ -60,6 +60,7 @@ class Recipe:
         applied = []
         words = variant_words(seed, line, ctx.variant, len(self.steps))
         later = ctx.index != 0
+        owned = False  # whether `image` is this walk's own (made by an earlier step), not the caller's
         # The walk runs once per output image: the steps' parts are looked up once per recipe
         # (`_walk`), and each step's draws are a slice of the variant's words.
         for i, at, p, first_only, stage, name in self._walk:
@@ -69,7 +70,8 @@ class Recipe:
             if p < 1.0 and rng.random() >= p:
                 continue
             params = stage.sample(rng, image.shape, ctx)
-            image = stage.apply(image, params)
+            image = stage.apply_owned(image, params) if owned else stage.apply(image, params)
+            owned = stage.returns_new_image
             applied.append({"step": i, "stage": name, "params": params})
         return image, applied
 

@@ -179,3 +179,19 @@ def test_step_draws_behave_like_a_generator():
     first, again = step_rng(9, 9, 9, 0), step_rng(9, 9, 9, 0)
     assert [first.random() for _ in range(7)] == [again.random() for _ in range(7)]
     assert first.normal() == again.normal() and first.choice(100) == again.choice(100)
+
+
+def test_a_recipe_never_writes_into_the_callers_image_and_overwrites_only_its_own():
+    """Stages after the first may work in place (glare does), but only on the recipe's own
+    intermediates: the caller's image is untouched, and the bytes equal a step-by-step replay."""
+    from augkit.recipe import parse_recipe
+    from augkit.stages import VariantContext
+
+    image = np.random.default_rng(5).integers(0, 256, (40, 200, 3), dtype=np.uint8)
+    before = image.copy()
+    glare_first = parse_recipe({"steps": [{"stage": "sectioned_glare"}, {"stage": "rotate"}, {"stage": "sectioned_glare"}]})
+    for recipe in (glare_first, load_recipe("strong"), load_recipe("weak")):
+        for variant in range(1, 11):
+            out, applied = recipe.apply(image, 7, 3, VariantContext(variant, variant - 1))
+            assert np.array_equal(image, before)
+            assert np.array_equal(out, recipe.replay(image, applied))

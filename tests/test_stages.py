@@ -41,6 +41,10 @@ def test_stage_invariants(name, shape):
         assert out.shape[0] == shape[0] and out.shape[1] >= shape[1]
     else:
         assert out.shape == image.shape
+    # a new image, as the stage declares (a recipe may then let the next stage overwrite it),
+    # and applying to an image the caller gives up gives the same bytes
+    assert stage.returns_new_image and not np.shares_memory(out, image)
+    assert np.array_equal(stage.apply_owned(image.copy(), params), out)
     # parameters are plain JSON and replay to the same bytes
     assert json.loads(json.dumps(params)) == params
     assert np.array_equal(stage.apply(image, json.loads(json.dumps(params))), out)

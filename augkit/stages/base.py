@@ -33,6 +33,9 @@ class Stage(ABC):
     """Base class. Subclasses set `name` and implement `sample` and `apply`."""
 
     name: ClassVar[str] = ""
+    # Whether `apply` always returns a newly allocated image (true of augkit's seven stages; not
+    # promised by outside code). A recipe hands such an image to the next step's `apply_owned`.
+    returns_new_image: ClassVar[bool] = False
 
     @abstractmethod
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...], ctx: VariantContext) -> Params:
@@ -41,6 +44,11 @@ class Stage(ABC):
     @abstractmethod
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         """Apply `params` to `image`, returning a new uint8 image; `image` is not modified."""
+
+    def apply_owned(self, image: np.ndarray, params: Params) -> np.ndarray:
+        """`apply` on an image nobody else holds (a recipe's own intermediate), which the stage
+        may overwrite instead of copying. The same result as `apply`."""
+        return self.apply(image, params)
 
     def options(self) -> dict[str, Any]:
         """The stage's resolved options as JSON values (for the run manifest)."""

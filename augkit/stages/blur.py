@@ -16,6 +16,7 @@ class MotionBlur(Stage):
     (weights in units of 1/256, replicated border)."""
 
     name = "motion_blur"
+    returns_new_image = True
 
     def __init__(self, kernels=(5, 7)):
         if isinstance(kernels, int) and not isinstance(kernels, bool):
@@ -103,6 +104,7 @@ class Pixelate(Stage):
     pixel (`augkit.kernels.pixelate`)."""
 
     name = "pixelate"
+    returns_new_image = True
 
     def __init__(self, scale=(0.3, 1.0)):
         self.scale = float_range("scale", scale, 0.0, 1.0)

@@ -19,6 +19,7 @@ class Rotate(Stage):
     """
 
     name = "rotate"
+    returns_new_image = True
 
     def __init__(self, limit=(-3.0, 3.0)):
         self.limit = float_range("limit", limit, -90.0, 90.0)
@@ -63,6 +64,7 @@ class CylindricalWarp(Stage):
     """
 
     name = "cylindrical_warp"
+    returns_new_image = True
 
     def __init__(self, k=(3.0, 4.0)):
         self.k = float_range("k", k)

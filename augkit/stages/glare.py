@@ -19,6 +19,7 @@ class SectionedGlare(Stage):
     """
 
     name = "sectioned_glare"
+    returns_new_image = True
 
     def __init__(self, alpha=(0.5, 0.7), grid=(5, 2), kernel=51):
         self.alpha = float_range("alpha", alpha, 0.0, 1.0)
@@ -40,6 +41,13 @@ class SectionedGlare(Stage):
         rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, self.kernel)
         # weight = rint(rows[y] * cols[x] * alpha) in float32, added saturating (augkit.kernels.add_glare)
         return kernels.add_glare(image, rows, cols3, x0, params["alpha"])
+
+    def apply_owned(self, image: np.ndarray, params: Params) -> np.ndarray:
+        # In place: only the section's columns change, so the rest of the image is not copied.
+        image = kernels.bgr(image)
+        h, w = image.shape[:2]
+        rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, self.kernel)
+        return kernels.add_glare(image, rows, cols3, x0, params["alpha"], out=image)
 
 
 def section_box(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2)) -> tuple[int, int, int, int]:

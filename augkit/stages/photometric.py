@@ -16,6 +16,7 @@ class BrightnessContrast(Stage):
     (16.16 fixed point, rounded half up)."""
 
     name = "brightness_contrast"
+    returns_new_image = True
 
     def __init__(self, brightness=0.2, contrast=0.2):
         self.brightness = _half_width("brightness", brightness)
@@ -47,6 +48,7 @@ class GaussianNoise(Stage):
     """
 
     name = "gaussian_noise"
+    returns_new_image = True
 
     def __init__(self, variance=(50.0, 70.0)):
         self.variance = float_range("variance", variance, 0.0)
