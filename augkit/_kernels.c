@@ -375,72 +375,245 @@ done:
 }
 
 /* ------------------------------------------------------------------------------------------
- * Sparse 2-D filter with 8-bit integer weights summing to 256 (the motion-blur line kernel):
- *   out[y][x][c] = (128 + sum_k q_k * P[y + dy_k][x + dx_k][c]) >> 8
- * over a source P padded by the caller (replicated border) so every tap lands inside it.
- * Taps are (dy, dx, q) int32 triples with q >= 0 and sum q = 256, so every partial sum fits
- * 16 bits (at most 255 * 256 + 128).
+ * Sparse 2-D filter with 8-bit integer weights summing to 256 (the motion-blur line kernel),
+ * border replicated. For the H x W source image I and radius r:
+ *   out[y][x][c] = (128 + sum_k q_k * I[clamp(y + dy_k - r, 0, H-1)][clamp(x + dx_k - r, 0, W-1)][c]) >> 8
+ * that is (128 + sum_k q_k * P[y + dy_k][x + dx_k][c]) >> 8 over P, the image padded by r on
+ * every side with its border pixels repeated, without making that padded copy. Taps are
+ * (dy, dx, q) int32 triples with 0 <= dy, dx <= 2r, q >= 0 and sum q = 256, so the sum is at
+ * most 255 * 256 + 128 = 65408: it fits unsigned 16 bits.
+ *
+ * Rows cost nothing: each output row takes each tap's source row at its clamped index. Columns:
+ * on the interior columns [xa, xb) every tap's column lies inside the image, so they read the
+ * image rows as they are. The C path clamps each tap's column on the few columns within r of
+ * the left and right edges (on all of them in an image narrower than the kernel). The AVX2 path
+ * computes whole 32-byte blocks, so it takes the first lb and last rb bytes of each output row
+ * (the edge columns rounded up to whole blocks) from two narrow strips holding the padded
+ * pixels those bytes read, for every image row (about 50 bytes a row each side; clamping
+ * scalar code there took a third of the whole filter's time), and the rest from the image rows. An image
+ * too narrow for two strips and a block between takes all its bytes from one strip (its rows
+ * padded); one under 32 bytes a row (10 pixels or fewer) takes the C path.
  * ------------------------------------------------------------------------------------------ */
 
 typedef struct {
     const uint8_t *src;
-    Py_ssize_t sstride;
-    uint8_t *dst;
-    int h, w;
+    uint8_t *dst;      /* H x W x 3, not overlapping src */
+    int h, w, r;
     const int32_t *taps;
     int ntaps;
-    const uint8_t **rows; /* scratch: one row pointer per tap */
+    Py_ssize_t xa, xb; /* the interior columns */
 } filter_job;
 
-static void filter_row_c(const filter_job *f, int y, Py_ssize_t i0)
+static inline Py_ssize_t clamp_index(Py_ssize_t v, Py_ssize_t n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
+
+/* Output columns [x0, x1) of row y, each tap's column clamped into the image; rows[k] is tap k's
+ * source row. */
+static void filter_cols_c(const filter_job *f, const uint8_t *const *rows, int y, Py_ssize_t x0, Py_ssize_t x1)
 {
-    Py_ssize_t n = (Py_ssize_t)f->w * 3;
-    uint8_t *o = f->dst + (Py_ssize_t)y * n;
-    for (Py_ssize_t i = i0; i < n; i++) {
-        uint32_t acc = 128;
+    uint8_t *o = f->dst + (Py_ssize_t)y * f->w * 3;
+    for (Py_ssize_t x = x0; x < x1; x++) {
+        uint32_t acc[3] = {128, 128, 128};
         for (int k = 0; k < f->ntaps; k++) {
             const int32_t *t = f->taps + 3 * k;
-            acc += (uint32_t)t[2] * f->src[(Py_ssize_t)(y + t[0]) * f->sstride + 3 * t[1] + i];
+            const uint8_t *p = rows[k] + 3 * clamp_index(x + t[1] - f->r, f->w);
+            for (int c = 0; c < 3; c++) acc[c] += (uint32_t)t[2] * p[c];
         }
-        o[i] = (uint8_t)(acc >> 8);
+        for (int c = 0; c < 3; c++) o[3 * x + c] = (uint8_t)(acc[c] >> 8);
+    }
+}
+
+/* rows: scratch for one pointer per tap. */
+static void filter_c(const filter_job *f, const uint8_t **rows)
+{
+    Py_ssize_t row = (Py_ssize_t)f->w * 3;
+    for (int y = 0; y < f->h; y++) {
+        for (int k = 0; k < f->ntaps; k++)
+            rows[k] = f->src + clamp_index((Py_ssize_t)y + f->taps[3 * k] - f->r, f->h) * row;
+        filter_cols_c(f, rows, y, 0, f->xa);
+        uint8_t *o = f->dst + (Py_ssize_t)y * row;
+        for (Py_ssize_t i = 3 * f->xa; i < 3 * f->xb; i++) { /* interior: no clamping */
+            uint32_t acc = 128;
+            for (int k = 0; k < f->ntaps; k++) {
+                const int32_t *t = f->taps + 3 * k;
+                acc += (uint32_t)t[2] * rows[k][i + 3 * ((Py_ssize_t)t[1] - f->r)];
+            }
+            o[i] = (uint8_t)(acc >> 8);
+        }
+        filter_cols_c(f, rows, y, f->xb, f->w);
     }
 }
 
 #if AUGKIT_X86
-AVX2_FN static void filter_avx2(const filter_job *f)
+/* How the AVX2 path pairs taps. It weighs the bytes of two taps with one unsigned x signed 8-bit
+ * multiply that adds the two products into a signed 16-bit value, saturating at 32767, so taps a
+ * and b share one only when q_a <= 127, q_b <= 127 and q_a + q_b <= 128 (then the value is at most
+ * 255 * 128 = 32640 and never saturates). The rule: sort the taps by weight, largest first (equal
+ * weights in tap order), and repeatedly take the largest tap left: it pairs with the smallest tap
+ * left when the two are allowed together; otherwise no tap could join it and it goes alone. This
+ * makes as many pairs as any arrangement can. order[] gets the taps of the pairs (a0, b0, a1, b1,
+ * ...) followed by the lone taps; returns the number of pairs. */
+typedef struct {
+    int32_t q;
+    int k;
+} filter_weight;
+
+static int filter_heavier(const void *a, const void *b)
 {
-    Py_ssize_t n = (Py_ssize_t)f->w * 3;
-    const uint8_t **rows = f->rows;
+    const filter_weight *u = (const filter_weight *)a, *v = (const filter_weight *)b;
+    if (u->q != v->q) return u->q > v->q ? -1 : 1;
+    return (u->k > v->k) - (u->k < v->k);
+}
+
+static int filter_pairs(const int32_t *taps, int n, filter_weight *sorted, int *order)
+{
+    for (int k = 0; k < n; k++) {
+        sorted[k].q = taps[3 * k + 2];
+        sorted[k].k = k;
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, filter_heavier);
+    int front = 0, back = n, i = 0, j = n - 1;
+    while (i <= j) {
+        if (i < j && sorted[i].q <= 127 && sorted[i].q + sorted[j].q <= 128) {
+            order[front++] = sorted[i++].k;
+            order[front++] = sorted[j--].k;
+        } else {
+            order[--back] = sorted[i++].k;
+        }
+    }
+    return front / 2;
+}
+
+/* The bytes of padded pixels [p0, p1) of every image row (padded pixel P is image column
+ * clamp(P - r, 0, W-1)), (p1 - p0) * 3 bytes a row: the AVX2 path's edge strips. */
+static void filter_strip(const filter_job *f, uint8_t *strip, Py_ssize_t p0, Py_ssize_t p1)
+{
+    const Py_ssize_t row = (Py_ssize_t)f->w * 3, stride = 3 * (p1 - p0);
+    Py_ssize_t a = p0 > f->r ? p0 : f->r, b = p1 < (Py_ssize_t)f->w + f->r ? p1 : (Py_ssize_t)f->w + f->r;
+    a = a < p1 ? a : p1; /* [p0, a) left of the image, [a, b) inside, [b, p1) right of it */
+    b = b > a ? b : a;
+    for (Py_ssize_t y = 0; y < f->h; y++) {
+        const uint8_t *in = f->src + y * row;
+        uint8_t *s = strip + y * stride;
+        for (Py_ssize_t P = p0; P < a; P++, s += 3) memcpy(s, in, 3);
+        memcpy(s, in + 3 * (a - f->r), (size_t)(3 * (b - a)));
+        s += 3 * (b - a);
+        for (Py_ssize_t P = b; P < p1; P++, s += 3) memcpy(s, in + row - 3, 3);
+    }
+}
+
+typedef struct {
+    int npairs;
+    __m256i *w;            /* per pair or lone tap (below), 32-byte aligned */
+    const int16_t *wq;     /* the same as one 16-bit word each */
+    const uint8_t **p;     /* per slot of filter_pairs' order: the source byte of a run's first output byte */
+    Py_ssize_t *line, *dy, *dx3; /* per slot: the tap's source row for the current output row; dy; 3 dx */
+    Py_ssize_t lb, rb;     /* bytes of each output row taken from the left and the right strip */
+    const uint8_t *left, *right; /* padded pixels [0, lb / 3 + 2r + 1) and [rp0, W + 2r) of every row */
+    Py_ssize_t lstride, rstride, rp0;
+} filter_plan;
+
+/* Pins a value into a register. The loop below is bound by micro-ops issued (its interleaves
+ * take the one shuffle port, and little else is left to save). Pinned, each tap's pointer is
+ * addressed base + offset, which stays one micro-op with its load where GCC's base + index
+ * would take two, and the first tap's bytes of a block are loaded once rather than once per
+ * interleave (the second tap's go from memory straight into both interleaves). */
+#define FILTER_PIN(x) __asm__("" : "+r"(x))
+#define FILTER_PINV(x) __asm__("" : "+x"(x))
+
+/* Output bytes j .. j + 32 * blocks (1 to 4 blocks) of a run, into o + j. p[s] is the source byte,
+ * for the run's first output byte, of the tap in slot s of filter_pairs' order. A pair (slots 2t,
+ * 2t+1) interleaves the two taps' bytes and weighs them with one multiply-add against w[t] = the
+ * bytes (q_a, q_b) repeated; a lone tap (slots from 2 npairs on) is widened against zero and
+ * multiplied by w[t] = its q in every 16-bit word. Sums wrap in 16 bits (exact: the total is
+ * below 65536) and end with a logical shift. The interleaves work within 128-bit lanes, so lo
+ * holds the sums of bytes 0-7 and 16-23 of a block, hi those of 8-15 and 24-31; the final pack,
+ * also per lane, puts them back in order. Up to four blocks share each pointer and weight. */
+__attribute__((always_inline)) AVX2_FN static inline void
+filter_blocks(const uint8_t *const *p, const __m256i *w, int npairs, int n, Py_ssize_t j, uint8_t *o, const int blocks)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i lo[4], hi[4];
+    for (int b = 0; b < blocks; b++) lo[b] = hi[b] = _mm256_set1_epi16(128);
+    const uint8_t *const *ps = p, *const *pairs_end = p + 2 * npairs, *const *end = p + n;
+    for (; ps < pairs_end; ps += 2, w++) {
+        const __m256i wt = _mm256_load_si256(w);
+        const uint8_t *a = ps[0] + j, *c = ps[1] + j;
+        FILTER_PIN(a);
+        FILTER_PIN(c);
+        for (int b = 0; b < blocks; b++) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(a + 32 * b));
+            __m256i v = _mm256_loadu_si256((const __m256i *)(c + 32 * b));
+            FILTER_PINV(u); /* v is read twice, straight into the two interleaves */
+            lo[b] = _mm256_add_epi16(lo[b], _mm256_maddubs_epi16(_mm256_unpacklo_epi8(u, v), wt));
+            hi[b] = _mm256_add_epi16(hi[b], _mm256_maddubs_epi16(_mm256_unpackhi_epi8(u, v), wt));
+        }
+    }
+    for (; ps < end; ps++, w++) {
+        const __m256i wt = _mm256_load_si256(w);
+        const uint8_t *a = ps[0] + j;
+        FILTER_PIN(a);
+        for (int b = 0; b < blocks; b++) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(a + 32 * b));
+            FILTER_PINV(u);
+            lo[b] = _mm256_add_epi16(lo[b], _mm256_mullo_epi16(_mm256_unpacklo_epi8(u, zero), wt));
+            hi[b] = _mm256_add_epi16(hi[b], _mm256_mullo_epi16(_mm256_unpackhi_epi8(u, zero), wt));
+        }
+    }
+    for (int b = 0; b < blocks; b++)
+        _mm256_storeu_si256((__m256i *)(o + j + 32 * b),
+                            _mm256_packus_epi16(_mm256_srli_epi16(lo[b], 8), _mm256_srli_epi16(hi[b], 8)));
+}
+
+/* 1 to 4 blocks from byte j, two at a time (four at once spill registers here). */
+__attribute__((noinline)) AVX2_FN static void filter_some_blocks(const filter_plan *pl, int n, Py_ssize_t j, uint8_t *o,
+                                                                 int blocks)
+{
+    for (; blocks >= 2; blocks -= 2, j += 64) filter_blocks(pl->p, pl->w, pl->npairs, n, j, o, 2);
+    if (blocks) filter_blocks(pl->p, pl->w, pl->npairs, n, j, o, 1);
+}
+
+/* A run of len >= 32 output bytes from the sources in pl->p: 128 bytes a step, then the rest in
+ * as few blocks as cover it, ending at the run's end (a block that starts before the rest
+ * rewrites a few bytes with the same values). */
+AVX2_FN static void filter_run(const filter_plan *pl, int n, Py_ssize_t len, uint8_t *o)
+{
+    Py_ssize_t j = 0;
+    for (; j + 128 <= len; j += 128) filter_blocks(pl->p, pl->w, pl->npairs, n, j, o, 4);
+    int blocks = (int)((len - j + 31) / 32);
+    if (blocks && len < 32 * blocks) { /* under 128 bytes, not whole blocks */
+        filter_some_blocks(pl, n, 0, o, (int)(len / 32));
+        blocks = 1;
+    }
+    if (blocks) filter_some_blocks(pl, n, len - 32 * blocks, o, blocks);
+}
+
+/* pl: all but w, which this fills from wq. */
+AVX2_FN static void filter_avx2(const filter_job *f, const filter_plan *pl)
+{
+    const int n = f->ntaps;
+    const Py_ssize_t row = (Py_ssize_t)f->w * 3, mid = row - pl->lb - pl->rb;
+    const uint8_t **p = pl->p;
+    for (int t = 0; t < n - pl->npairs; t++) pl->w[t] = _mm256_set1_epi16(pl->wq[t]);
     for (int y = 0; y < f->h; y++) {
-        for (int k = 0; k < f->ntaps; k++)
-            rows[k] = f->src + (Py_ssize_t)(y + f->taps[3 * k]) * f->sstride + 3 * f->taps[3 * k + 1];
-        uint8_t *o = f->dst + (Py_ssize_t)y * n;
-        Py_ssize_t i = 0;
-        /* 32 bytes per step in two accumulators: each tap's row and weight are loaded once
-         * for two multiply-adds */
-        for (; i + 32 <= n; i += 32) {
-            __m256i acc0 = _mm256_set1_epi16(128), acc1 = acc0;
-            for (int k = 0; k < f->ntaps; k++) {
-                const __m256i q = _mm256_set1_epi16((short)f->taps[3 * k + 2]);
-                const uint8_t *r = rows[k] + i;
-                acc0 = _mm256_add_epi16(acc0, _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)r)), q));
-                acc1 = _mm256_add_epi16(acc1, _mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(r + 16))), q));
-            }
-            acc0 = _mm256_srli_epi16(acc0, 8);
-            acc1 = _mm256_srli_epi16(acc1, 8);
-            _mm_storeu_si128((__m128i *)(o + i), _mm_packus_epi16(_mm256_castsi256_si128(acc0), _mm256_extracti128_si256(acc0, 1)));
-            _mm_storeu_si128((__m128i *)(o + i + 16), _mm_packus_epi16(_mm256_castsi256_si128(acc1), _mm256_extracti128_si256(acc1, 1)));
+        for (int s = 0; s < n; s++) pl->line[s] = clamp_index(y + pl->dy[s] - f->r, f->h);
+        uint8_t *o = f->dst + (Py_ssize_t)y * row;
+        /* the lowest image row the next output row can read (no earlier one read it): an image
+         * that is not in cache otherwise waits on it (prefetched, such calls took 15% less) */
+        const char *next = (const char *)f->src + clamp_index((Py_ssize_t)y + f->r + 1, f->h) * row;
+        for (Py_ssize_t i = 0; i < row; i += 64) _mm_prefetch(next + i, _MM_HINT_T0);
+        if (pl->lb) { /* output byte 0 reads padded byte 3 dx, strip byte 3 dx */
+            for (int s = 0; s < n; s++) p[s] = pl->left + pl->line[s] * pl->lstride + pl->dx3[s];
+            filter_run(pl, n, pl->lb, o);
         }
-        for (; i + 16 <= n; i += 16) {
-            __m256i acc = _mm256_set1_epi16(128);
-            for (int k = 0; k < f->ntaps; k++) {
-                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(rows[k] + i)));
-                acc = _mm256_add_epi16(acc, _mm256_mullo_epi16(v, _mm256_set1_epi16((short)f->taps[3 * k + 2])));
-            }
-            acc = _mm256_srli_epi16(acc, 8);
-            _mm_storeu_si128((__m128i *)(o + i), _mm_packus_epi16(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)));
+        if (mid) { /* output byte lb reads image byte lb + 3 (dx - r) >= 0 */
+            for (int s = 0; s < n; s++) p[s] = f->src + pl->line[s] * row + pl->lb + pl->dx3[s] - 3 * f->r;
+            filter_run(pl, n, mid, o + pl->lb);
         }
-        filter_row_c(f, y, i);
+        if (pl->rb) { /* output byte row - rb reads padded byte row - rb + 3 dx, strip byte that - 3 rp0 */
+            for (int s = 0; s < n; s++)
+                p[s] = pl->right + pl->line[s] * pl->rstride + (row - pl->rb - 3 * pl->rp0) + pl->dx3[s];
+            filter_run(pl, n, pl->rb, o + row - pl->rb);
+        }
     }
 }
 #endif
@@ -448,46 +621,130 @@ AVX2_FN static void filter_avx2(const filter_job *f)
 static PyObject *k_filter(PyObject *self, PyObject *args)
 {
     Py_buffer src, dst, taps;
-    int ph, pw, h, w;
-    if (!PyArg_ParseTuple(args, "y*iiw*iiy*", &src, &ph, &pw, &dst, &h, &w, &taps)) return NULL;
+    int h, w, r;
+    if (!PyArg_ParseTuple(args, "y*iiiw*y*", &src, &h, &w, &r, &dst, &taps)) return NULL;
     PyObject *result = NULL;
     filter_job f;
     f.ntaps = (int)(taps.len / (3 * (Py_ssize_t)sizeof(int32_t)));
-    f.taps = (const int32_t *)taps.buf;
-    int ok = ph >= 1 && pw >= 1 && h >= 0 && w >= 0 && h <= ph && w <= pw && src.len >= (Py_ssize_t)ph * pw * 3
-             && dst.len >= (Py_ssize_t)h * w * 3 && f.ntaps >= 1 && taps.len == 12 * (Py_ssize_t)f.ntaps;
-    int sum = 0;
-    for (int k = 0; ok && k < f.ntaps; k++) {
+    void *scratch = NULL;
+    int32_t *own = NULL; /* the taps, copied: they set addresses, so they must not change after the checks */
+    if (h < 0 || w < 0 || r < 0 || r > (1 << 20)) {
+        PyErr_Format(PyExc_ValueError, "filter: image %d x %d with radius %d (want sizes >= 0, radius 0 to 2^20)", h, w, r);
+        goto done;
+    }
+    if (src.len < (Py_ssize_t)h * w * 3 || dst.len < (Py_ssize_t)h * w * 3) {
+        PyErr_Format(PyExc_ValueError, "filter: source (%zd bytes) or output (%zd bytes) smaller than %d x %d x 3",
+                     src.len, dst.len, h, w);
+        goto done;
+    }
+    if (f.ntaps < 1 || taps.len != 12 * (Py_ssize_t)f.ntaps) {
+        PyErr_SetString(PyExc_ValueError, "filter: taps must be one or more int32 rows (dy, dx, q)");
+        goto done;
+    }
+    if (!(own = (int32_t *)malloc((size_t)taps.len))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(own, taps.buf, (size_t)taps.len);
+    f.taps = own;
+    int32_t dxmin = 2 * r, dxmax = 0;
+    int64_t sum = 0;
+    for (int k = 0; k < f.ntaps; k++) {
         const int32_t *t = f.taps + 3 * k;
-        ok = t[0] >= 0 && t[1] >= 0 && t[0] + h <= ph && t[1] + w <= pw && t[2] >= 0 && t[2] <= 256;
+        if (t[0] < 0 || t[0] > 2 * r || t[1] < 0 || t[1] > 2 * r || t[2] < 0) {
+            PyErr_Format(PyExc_ValueError, "filter: tap (%d, %d, %d) outside 0 <= dy, dx <= 2 * radius = %d, q >= 0",
+                         t[0], t[1], t[2], 2 * r);
+            goto done;
+        }
+        dxmin = t[1] < dxmin ? t[1] : dxmin;
+        dxmax = t[1] > dxmax ? t[1] : dxmax;
         sum += t[2];
     }
-    if (!ok || sum != 256) {
-        PyErr_SetString(PyExc_ValueError, "filter: taps (dy, dx, q) inside the padded source, q summing to 256");
+    if (sum != 256) {
+        PyErr_Format(PyExc_ValueError, "filter: tap weights sum to %lld, not 256", (long long)sum);
         goto done;
     }
     f.src = (const uint8_t *)src.buf;
-    f.sstride = (Py_ssize_t)pw * 3;
     f.dst = (uint8_t *)dst.buf;
     f.h = h;
     f.w = w;
-    f.rows = (const uint8_t **)malloc(sizeof(uint8_t *) * (size_t)f.ntaps);
-    if (!f.rows) {
+    f.r = r;
+    /* interior columns: x + dx - r inside [0, W) for every tap */
+    f.xa = r - dxmin < 0 ? 0 : r - dxmin < w ? r - dxmin : w;
+    f.xb = (Py_ssize_t)w + r - dxmax > w ? w : (Py_ssize_t)w + r - dxmax;
+    f.xb = f.xb < f.xa ? f.xa : f.xb;
+    const size_t n = (size_t)f.ntaps;
+#if AUGKIT_X86
+    /* the AVX2 path's edge bytes: the edge columns rounded up to whole 32-byte blocks */
+    filter_plan pl;
+    pl.lb = 32 * ((3 * f.xa + 31) / 32);
+    pl.rb = 32 * ((3 * (w - f.xb) + 31) / 32);
+    if (3 * (Py_ssize_t)w - pl.lb - pl.rb < 32) { /* narrow: all from the left strip */
+        pl.lb = 3 * (Py_ssize_t)w;
+        pl.rb = 0;
+    }
+    if (use_simd && 3 * (Py_ssize_t)w >= 32) {
+        pl.rp0 = (3 * (Py_ssize_t)w - pl.rb) / 3;
+        pl.lstride = pl.lb ? 3 * (pl.lb / 3 + 1 + 2 * (Py_ssize_t)r) : 0;
+        pl.rstride = pl.rb ? 3 * ((Py_ssize_t)w + 2 * r - pl.rp0) : 0;
+        size_t wbytes = 32 * n + 32, pbytes = n * (sizeof(uint8_t *) + 3 * sizeof(Py_ssize_t) + sizeof(filter_weight)
+                                                   + sizeof(int) + sizeof(int16_t));
+        scratch = malloc(wbytes + pbytes + (size_t)h * (size_t)(pl.lstride + pl.rstride));
+        if (!scratch) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        pl.w = (__m256i *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31);
+        pl.p = (const uint8_t **)((char *)scratch + wbytes);
+        pl.line = (Py_ssize_t *)(pl.p + n);
+        pl.dy = pl.line + n;
+        pl.dx3 = pl.dy + n;
+        filter_weight *sorted = (filter_weight *)(pl.dx3 + n);
+        int *order = (int *)(sorted + n);
+        int16_t *wq = (int16_t *)(order + n);
+        uint8_t *left = (uint8_t *)(wq + n), *right = left + (size_t)h * pl.lstride;
+        Py_BEGIN_ALLOW_THREADS
+        pl.npairs = filter_pairs(f.taps, f.ntaps, sorted, order);
+        for (int s = 0, t = 0; s < f.ntaps; t++) {
+            const int32_t *a = f.taps + 3 * order[s];
+            if (t < pl.npairs) {
+                const int32_t *b = f.taps + 3 * order[s + 1];
+                wq[t] = (int16_t)(a[2] | b[2] << 8);
+                pl.dy[s + 1] = b[0];
+                pl.dx3[s + 1] = 3 * b[1];
+            } else {
+                wq[t] = (int16_t)a[2];
+            }
+            pl.dy[s] = a[0];
+            pl.dx3[s] = 3 * a[1];
+            s += t < pl.npairs ? 2 : 1;
+        }
+        pl.wq = wq;
+        if (pl.lb) filter_strip(&f, left, 0, pl.lstride / 3);
+        if (pl.rb) filter_strip(&f, right, pl.rp0, (Py_ssize_t)w + 2 * r);
+        pl.left = left;
+        pl.right = right;
+        filter_avx2(&f, &pl);
+        Py_END_ALLOW_THREADS
+        goto finished;
+    }
+#endif
+    scratch = malloc(sizeof(uint8_t *) * n);
+    if (!scratch) {
         PyErr_NoMemory();
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-#if AUGKIT_X86
-    if (use_simd)
-        filter_avx2(&f);
-    else
-#endif
-        for (int y = 0; y < h; y++) filter_row_c(&f, y, 0);
+    filter_c(&f, (const uint8_t **)scratch);
     Py_END_ALLOW_THREADS
-    free(f.rows);
+#if AUGKIT_X86
+finished:
+#endif
     result = Py_None;
     Py_INCREF(result);
 done:
+    free(scratch);
+    free(own);
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
     PyBuffer_Release(&taps);
@@ -874,7 +1131,7 @@ static PyMethodDef methods[] = {
     {"affine", k_affine, METH_VARARGS, "affine(src, sh, sw, dst, dh, dw, m): bilinear sampling of an affine map"},
     {"levels", k_levels, METH_VARARGS, "levels(src, dst, a, b): clamp((v*a + b + 32768) >> 16)"},
     {"noise", k_noise, METH_VARARGS, "noise(src, dst, normals, start, sigma): clamp(rint(v + sigma*n))"},
-    {"filter", k_filter, METH_VARARGS, "filter(src, ph, pw, dst, h, w, taps): sparse 8-bit-weight filter"},
+    {"filter", k_filter, METH_VARARGS, "filter(src, h, w, radius, dst, taps): sparse 8-bit-weight filter, replicated border"},
     {"shift_rows", k_shift_rows, METH_VARARGS, "shift_rows(src, h, w, dst, dw, shifts): per-row shift in 1/128 px"},
     {"glare", k_glare, METH_VARARGS, "glare(src, h, w, dst, rows, cols, x0, x1, alpha): saturating weighted add"},
     {"pixelate", k_pixelate, METH_VARARGS, "pixelate(src, h, w, dst, sh, sw): bilinear shrink, nearest enlarge"},

@@ -76,15 +76,15 @@ def add_noise(image: np.ndarray, normals: np.ndarray, start: int, sigma: float) 
 
 
 def filter_taps(image: np.ndarray, taps: np.ndarray, radius: int) -> np.ndarray:
-    """Sparse filter with replicated border: out = (128 + sum q * image[y + dy - r, x + dx - r]) >> 8.
+    """Sparse filter with replicated border: out = (128 + sum q * image[y + dy - r, x + dx - r]) >> 8,
+    positions outside the image clamped to its edge.
 
     `taps` is an int32 array of (dy, dx, q) rows with 0 <= dy, dx <= 2r and q summing to 256
     (`quantise_kernel` makes them from a float kernel).
     """
     h, w = image.shape[:2]
-    padded = cv2.copyMakeBorder(image, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
     out = np.empty_like(image)
-    _kernels.filter(padded, h + 2 * radius, w + 2 * radius, out, h, w, taps)
+    _kernels.filter(image, h, w, int(radius), out, taps)
     return out
 
 

@@ -122,17 +122,61 @@ def filter_reference(image: np.ndarray, taps: np.ndarray, r: int) -> np.ndarray:
     return (acc >> 8).astype(np.uint8)
 
 
+# Sizes around every case of the filter's column split: images narrower or shorter than the
+# kernel, rows under one 32-byte block (the C path), narrow rows (one padded strip), and wide
+# ones (edge strips around image rows, runs that are not whole blocks).
+FILTER_SIZES = [(1, 1), (1, 2), (2, 1), (1, 11), (13, 1), (3, 10), (4, 11), (5, 12), (2, 31), (6, 33),
+                (7, 43), (1, 150), (9, 77), (3, 300)]
+
+
+def _filter_image(h: int, w: int) -> np.ndarray:
+    # random bytes, with whole rows and columns at 0 and 255 (the saturating multiply-add's worst case)
+    image = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    image[RNG.random(h) < 0.3] = 255
+    image[:, RNG.random(w) < 0.2] = RNG.choice([0, 255])
+    return image
+
+
 def test_filter_paths_equal_the_formula(both_paths):
     from augkit.stages.blur import line_taps
 
-    for trial in range(60):
-        h, w = int(RNG.integers(1, 50)), int(RNG.integers(1, 300))
-        image = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        size = int(RNG.choice([3, 5, 7, 9, 15]))
+    sizes = FILTER_SIZES + [(int(RNG.integers(1, 40)), int(RNG.integers(1, 300))) for _ in range(30)]
+    for trial, (h, w) in enumerate(sizes):
+        image = _filter_image(h, w)
+        size = int(RNG.choice([3, 5, 7, 9, 11, 15]))  # radii 1 to 7
         taps = line_taps(size, round(float(RNG.uniform(0, 180)), 1) if trial % 3 else float(RNG.uniform(0, 180)))
         fast, portable = both_paths(lambda: kernels.filter_taps(image, taps, size // 2))
         expected = filter_reference(image, taps, size // 2)
         assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (trial, h, w, size)
+
+
+@pytest.mark.parametrize("weights", [
+    [200, 56], [128, 128], [127, 2, 127], [256], [128, 64, 64], [100, 28, 100, 28], [64] * 4,
+    [1] * 200 + [56], [0, 0, 256, 0], [127, 1, 127, 1], [120, 9, 127], [128, 0, 128, 0]],
+    ids=["200", "128+128", "127+2+127", "one-tap", "128+64+64", "sums-of-128", "four-64", "201-taps",
+         "zero-weights", "127+1", "odd-one-out", "128+0"])
+def test_filter_equals_the_formula_for_taps_that_cannot_all_pair(both_paths, weights):
+    # The AVX2 path pairs taps only while q_a, q_b <= 127 and q_a + q_b <= 128 (its multiply-add
+    # saturates at 32767); these weights leave taps alone or pair them right at the limit.
+    for r in (0, 1, 3, 7):
+        taps = np.array([[RNG.integers(0, 2 * r + 1), RNG.integers(0, 2 * r + 1), q] for q in weights], np.int32)
+        for h, w in FILTER_SIZES[::2] + [(5, 120)]:
+            image = _filter_image(h, w)
+            fast, portable = both_paths(lambda: kernels.filter_taps(image, taps, r))
+            expected = filter_reference(image, taps, r)
+            assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (weights, r, h, w)
+
+
+def test_filter_taps_on_one_side_and_far_from_the_centre(both_paths):
+    # taps all right or all left of the centre (one edge strip or none), in few rows
+    for r, columns in ((3, (3, 7)), (3, (0, 4)), (5, (10, 11)), (5, (0, 1)), (2, (2, 3))):
+        q = RNG.multinomial(256, np.ones(5) / 5)
+        taps = np.stack([RNG.integers(0, 2 * r + 1, 5), RNG.integers(*columns, 5), q], axis=1).astype(np.int32)
+        for h, w in ((3, 40), (8, 130), (2, 12)):
+            image = _filter_image(h, w)
+            fast, portable = both_paths(lambda: kernels.filter_taps(image, taps, r))
+            expected = filter_reference(image, taps, r)
+            assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (r, columns, h, w)
 
 
 def test_filter_keeps_flat_images_flat():
@@ -165,15 +209,41 @@ def test_quantised_line_kernel_sums_to_256_and_stays_close(size):
     lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 4, 4, np.zeros(12, np.uint8), 2, 2, (math.nan, 0, 0, 0, 1, 0)),
     lambda: kernels._kernels.levels(np.zeros(10, np.uint8), np.zeros(9, np.uint8), 65536, 0),
     lambda: kernels._kernels.noise(np.zeros(10, np.uint8), np.zeros(10, np.uint8), np.zeros(12, np.float32), 3, 1.0),
-    lambda: kernels._kernels.filter(np.zeros((5, 5, 3), np.uint8), 5, 5, np.zeros(27, np.uint8), 3, 3,
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
                                     np.array([[0, 0, 255]], np.int32)),
-    lambda: kernels._kernels.filter(np.zeros((5, 5, 3), np.uint8), 5, 5, np.zeros(27, np.uint8), 3, 3,
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
                                     np.array([[3, 0, 256]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
+                                    np.array([[0, 3, 256]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
+                                    np.array([[0, -1, 256]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
+                                    np.array([[0, 0, 300], [1, 1, -44]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 4, 1, np.zeros(36, np.uint8),
+                                    np.array([[0, 0, 256]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(26, np.uint8),
+                                    np.array([[0, 0, 256]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, -1, np.zeros(27, np.uint8),
+                                    np.array([[0, 0, 256]], np.int32)),
+    lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
+                                    np.array([0, 0, 256, 1], np.int32)),
 ], ids=["source-too-small", "output-too-small", "shape-beyond-buffer", "nan-matrix", "levels-short-output",
-        "noise-normals-too-few", "filter-sum-not-256", "filter-tap-outside"])
+        "noise-normals-too-few", "filter-sum-not-256", "filter-tap-below", "filter-tap-right",
+        "filter-tap-left", "filter-negative-weight", "filter-source-too-small", "filter-output-too-small",
+        "filter-negative-radius", "filter-taps-not-rows"])
 def test_kernels_refuse_what_would_read_or_write_out_of_bounds(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_filter_refusals_say_what_is_wrong():
+    image, out = np.zeros((3, 3, 3), np.uint8), np.zeros(27, np.uint8)
+    with pytest.raises(ValueError, match="sum to 255, not 256"):
+        kernels._kernels.filter(image, 3, 3, 1, out, np.array([[0, 0, 255]], np.int32))
+    with pytest.raises(ValueError, match=r"tap \(0, 3, 256\) outside 0 <= dy, dx <= 2 \* radius = 2"):
+        kernels._kernels.filter(image, 3, 3, 1, out, np.array([[0, 3, 256]], np.int32))
+    with pytest.raises(ValueError, match="smaller than 3 x 4 x 3"):
+        kernels._kernels.filter(image, 3, 4, 1, np.zeros(36, np.uint8), np.array([[0, 0, 256]], np.int32))
 
 
 def test_read_only_input_and_non_contiguous_views_work():
