@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from augkit.recipe import VariantPlan, load_recipe
-from augkit.stages import STAGES, VariantContext
+from augkit.stages import STAGES, Stage, VariantContext
 from machine import cpu_model  # benchmarks/ is on sys.path when a script here runs
 
 SIZES = ((48, 320), (64, 640))
@@ -102,9 +102,10 @@ def bench_plan(plan: VariantPlan, image: np.ndarray, repeats: int, seed: int) ->
     return median_us(times)
 
 
-def _timed(stage, totals: dict, counts: dict):
-    """`stage.apply`, adding its time to totals[name] (an instance attribute shadows the method)."""
-    apply = type(stage).apply.__get__(stage)
+def _timed(stage, method: str, totals: dict, counts: dict):
+    """`stage.apply` or `stage.apply_owned` (what a recipe calls on its own intermediates), adding
+    its time to totals[name] (an instance attribute shadows the method)."""
+    apply = getattr(type(stage), method).__get__(stage)
 
     def timed(image, params):
         t0 = time.perf_counter()
@@ -132,7 +133,9 @@ def breakdown(crops_dir: Path, passes: int) -> None:
         counts: dict[str, int] = {}
         for recipe in (plan.strong, plan.weak):
             for step in recipe.steps:
-                step.stage.apply = _timed(step.stage, totals, counts)
+                step.stage.apply = _timed(step.stage, "apply", totals, counts)
+                if type(step.stage).apply_owned is not Stage.apply_owned:  # the default calls apply
+                    step.stage.apply_owned = _timed(step.stage, "apply_owned", totals, counts)
         recipe_s = encode_s = 0.0
         t_all = time.perf_counter()
         for line, image in enumerate(images, start=1):
