@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import cv2
 
@@ -25,7 +26,26 @@ from augkit.writer import reject_row as write_reject_row
 
 
 _PLANS: dict[str, VariantPlan] = {}
-_MANIFEST_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder, not one per image
+
+
+def _compact_json_encoder() -> Callable[[Any], str]:
+    """Compact JSON (no spaces, UTF-8 kept) of one manifest record, as `json.dumps(record,
+    ensure_ascii=False, separators=(",", ":"))` writes it. `JSONEncoder.encode` builds its C
+    encoder anew on every call, a fifth of the cost at one record per image, so where CPython's
+    C encoder is available it is built once here."""
+    from json import encoder
+
+    if encoder.c_make_encoder is None:
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def not_json(value):
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    make = encoder.c_make_encoder(None, not_json, encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda record: "".join(make(record, 0))
+
+
+manifest_json = _compact_json_encoder()
 
 
 def variant_plan(config: GenerateConfig) -> VariantPlan:
@@ -106,7 +126,7 @@ def _write_variants(config, plan, source, image, out: str, made_folders: set, ma
         augment += t1 - t0
         encode += t2 - t1
         write += t3 - t2
-        manifest.append(_MANIFEST_JSON.encode({"image": rel, "line": line, "source": path,
+        manifest.append(manifest_json({"image": rel, "line": line, "source": path,
                                                "variant": ctx.variant, "recipe": recipe.name,
                                                "size": [variant.shape[1], variant.shape[0]], "steps": applied}))
         written.append(rel)

@@ -6,6 +6,7 @@ import gzip
 import json
 
 import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -191,3 +192,26 @@ def test_bytes_identical_on_dask(crops, reference, tmp_path):
 def test_bytes_identical_on_ray(crops, reference, tmp_path):
     pytest.importorskip("ray")
     assert _run(crops, tmp_path / "ray", backend="ray", workers=2) == reference
+
+
+def test_manifest_records_are_the_compact_json_of_the_standard_encoder():
+    """The worker's once-built encoder writes exactly what json.dumps writes, and refuses what
+    it refuses."""
+    import json
+
+    from augkit.worker import manifest_json
+
+    records = [
+        {"image": "images_00001/0000000001_01.jpg", "line": 1, "source": "가나/passport \"BZ\"\t1.png",
+         "variant": 1, "recipe": "strong", "size": [412, 61],
+         "steps": [{"step": 1, "stage": "rotate", "params": {"angle": -2.9999999999999996}},
+                   {"step": 3, "stage": "gaussian_noise", "params": {"sigma": 7.0710678118654755, "noise_seed": 2**63 - 1}},
+                   {"step": 9, "stage": "x", "params": {"flag": True, "none": None, "tiny": 5e-324, "big": 1e300,
+                                                        "list": [1, 2.5, "ü\u2028\\"], "empty": {}}}]},
+        [], {}, "line\nbreak", 0.1, -0.0,
+    ]
+    for record in records:
+        assert manifest_json(record) == json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    for bad in ({"x": np.float32(1.5)}, {"x": {1, 2}}):
+        with pytest.raises(TypeError):
+            manifest_json(bad)
