@@ -311,36 +311,40 @@ done:
 }
 
 /* ------------------------------------------------------------------------------------------
- * Gaussian noise: out[i] = clamp(rint((float)v[i] + sigma * n[i]), 0, 255) with float32 sigma
- * and float32 normals n (a run of the caller's table): one float32 multiply, one float32 add,
- * round half to even.
+ * Gaussian noise: out[i] = clamp(rint((float)v[i] + s * (float)n[i]), 0, 255) with s = (float)sigma / 4096
+ * and n a run of the caller's table of normals in units of 1/4096 (int16): one float32 multiply,
+ * one float32 add, round half to even. (Scaling by a power of two is exact, so s * n is the
+ * float32 product of sigma and n / 4096.) Half the bytes of float32 normals: the run of an image
+ * is read from a table too large for the caches, and the reads were a third of the time.
  * ------------------------------------------------------------------------------------------ */
 
-static void noise_c(const uint8_t *s, uint8_t *d, Py_ssize_t len, const float *n, float sigma, Py_ssize_t i)
+static void noise_c(const uint8_t *s, uint8_t *d, Py_ssize_t len, const int16_t *n, float scale, Py_ssize_t i)
 {
     for (; i < len; i++) {
-        float t = (float)s[i] + sigma * n[i];
+        float t = (float)s[i] + scale * (float)n[i];
         long r = lrintf(t); /* the default rounding mode: half to even, as the AVX2 conversion */
         d[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
     }
 }
 
 #if AUGKIT_X86
-AVX2_FN static void noise_avx2(const uint8_t *s, uint8_t *d, Py_ssize_t len, const float *n, float sigma)
+AVX2_FN static void noise_avx2(const uint8_t *s, uint8_t *d, Py_ssize_t len, const int16_t *n, float scale)
 {
-    const __m256 vs = _mm256_set1_ps(sigma);
+    const __m256 vs = _mm256_set1_ps(scale);
     Py_ssize_t i = 0;
     for (; i + 16 <= len; i += 16) {
         __m128i bytes = _mm_loadu_si128((const __m128i *)(s + i));
         __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
         __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8)));
-        f0 = _mm256_add_ps(f0, _mm256_mul_ps(vs, _mm256_loadu_ps(n + i)));
-        f1 = _mm256_add_ps(f1, _mm256_mul_ps(vs, _mm256_loadu_ps(n + i + 8)));
+        __m256 n0 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(n + i))));
+        __m256 n1 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(n + i + 8))));
+        f0 = _mm256_add_ps(f0, _mm256_mul_ps(vs, n0));
+        f1 = _mm256_add_ps(f1, _mm256_mul_ps(vs, n1));
         __m256i w = _mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1));
         w = _mm256_permute4x64_epi64(w, 0xD8);
         _mm_storeu_si128((__m128i *)(d + i), _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
     }
-    noise_c(s, d, len, n, sigma, i);
+    noise_c(s, d, len, n, scale, i);
 }
 #endif
 
@@ -351,19 +355,20 @@ static PyObject *k_noise(PyObject *self, PyObject *args)
     double sigma;
     if (!PyArg_ParseTuple(args, "y*w*y*nd", &src, &dst, &normals, &start, &sigma)) return NULL;
     PyObject *result = NULL;
-    Py_ssize_t count = normals.len / (Py_ssize_t)sizeof(float);
+    Py_ssize_t count = normals.len / (Py_ssize_t)sizeof(int16_t);
     if (dst.len < src.len || start < 0 || start > count - src.len || !isfinite(sigma) || fabs(sigma) > 1e4) {
         PyErr_SetString(PyExc_ValueError, "noise: destination too small, normals too few or sigma out of range");
         goto done;
     }
-    const float *n = (const float *)normals.buf + start;
+    const int16_t *n = (const int16_t *)normals.buf + start;
+    const float scale = (float)sigma / 4096.0f;
     Py_BEGIN_ALLOW_THREADS
 #if AUGKIT_X86
     if (use_simd)
-        noise_avx2((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, n, (float)sigma);
+        noise_avx2((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, n, scale);
     else
 #endif
-        noise_c((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, n, (float)sigma, 0);
+        noise_c((const uint8_t *)src.buf, (uint8_t *)dst.buf, src.len, n, scale, 0);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);

@@ -68,8 +68,14 @@ def levels(image: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     return out
 
 
+NORMAL_UNIT = 4096  # noise tables hold normals in units of 1/4096 (int16)
+
+
 def add_noise(image: np.ndarray, normals: np.ndarray, start: int, sigma: float) -> np.ndarray:
-    """clamp(rint(v + sigma * n)) per byte in float32, n = normals[start + i] for byte i (row-major)."""
+    """clamp(rint(v + s * t)) per byte in float32, s = float32(sigma) / 4096 and t = normals[start + i]
+    for byte i (row-major): `normals` is int16, standard normals in units of 1/4096."""
+    if normals.dtype != np.int16:
+        raise ValueError(f"add_noise takes int16 normals (units of 1/{NORMAL_UNIT}), got {normals.dtype}")
     out = np.empty_like(image)
     _kernels.noise(image, out, normals, int(start), float(sigma))
     return out

@@ -96,20 +96,25 @@ def test_levels_paths_equal_the_formula(both_paths):
 
 
 def test_noise_paths_equal_the_formula(both_paths):
-    table = RNG.standard_normal(200_000, dtype=np.float32)
+    table = np.rint(RNG.standard_normal(200_000) * 4096).astype(np.int16)
     for n in (0, 1, 15, 16, 17, 1001, 70_003):
         src = RNG.integers(0, 256, n, dtype=np.uint8)
         start = int(RNG.integers(0, len(table) - n + 1))
         for sigma in (0.0, 3.3, 8.366, 40.0):
-            s = np.float32(sigma)
-            expected = np.clip(np.rint(src.astype(np.float32) + s * table[start:start + n]), 0, 255)
+            s = np.float32(sigma) / np.float32(4096)
+            expected = np.clip(np.rint(src.astype(np.float32) + s * table[start:start + n].astype(np.float32)), 0, 255)
             fast, portable = both_paths(lambda: kernels.add_noise(src, table, start, sigma))
             assert np.array_equal(fast, portable) and np.array_equal(fast, expected), (n, sigma)
 
 
+def test_noise_takes_normals_in_units_of_1_4096_only():
+    with pytest.raises(ValueError, match="int16"):
+        kernels.add_noise(np.zeros(4, np.uint8), np.zeros(8, np.float32), 0, 1.0)
+
+
 def test_noise_rounds_half_to_even():
     src = np.array([10, 10, 11, 11, 0, 255], np.uint8)
-    normals = np.array([0.5, -0.5, 0.5, -0.5, -0.5, 0.5], np.float32)
+    normals = np.array([2048, -2048, 2048, -2048, -2048, 2048], np.int16)  # +-0.5 in units of 1/4096
     assert kernels.add_noise(src, normals, 0, 1.0).tolist() == [10, 10, 12, 10, 0, 255]
 
 
@@ -208,7 +213,7 @@ def test_quantised_line_kernel_sums_to_256_and_stays_close(size):
     lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 5, 4, np.zeros(12, np.uint8), 2, 2, (1, 0, 0, 0, 1, 0)),
     lambda: kernels._kernels.affine(np.zeros((4, 4, 3), np.uint8), 4, 4, np.zeros(12, np.uint8), 2, 2, (math.nan, 0, 0, 0, 1, 0)),
     lambda: kernels._kernels.levels(np.zeros(10, np.uint8), np.zeros(9, np.uint8), 65536, 0),
-    lambda: kernels._kernels.noise(np.zeros(10, np.uint8), np.zeros(10, np.uint8), np.zeros(12, np.float32), 3, 1.0),
+    lambda: kernels._kernels.noise(np.zeros(10, np.uint8), np.zeros(10, np.uint8), np.zeros(12, np.int16), 3, 1.0),
     lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
                                     np.array([[0, 0, 255]], np.int32)),
     lambda: kernels._kernels.filter(np.zeros((3, 3, 3), np.uint8), 3, 3, 1, np.zeros(27, np.uint8),
