@@ -88,21 +88,9 @@ class StepDraws:
         return getattr(self.generator(), name)
 
 
-class StepStreams:
-    """The independent draws of every recipe step of one variant."""
-
-    __slots__ = ("_words",)
-
-    def __init__(self, seed: int, line: int, variant: int, n_steps: int):
-        self._words = variant_words(seed, line, variant, n_steps)
-
-    def step(self, i: int) -> StepDraws:
-        """The draws of step `i`."""
-        return StepDraws(self._words[WORDS_PER_STEP * i:WORDS_PER_STEP * (i + 1)])
-
-
 def step_rng(seed: int, line: int, variant: int, step: int) -> StepDraws:
-    """The draws of step `step` of one variant on their own (the same as StepStreams.step)."""
+    """The draws of step `step` of one variant on their own: the same as a recipe's step `step`,
+    which takes words[WORDS_PER_STEP * step:][:WORDS_PER_STEP] of its variant's words."""
     words = variant_words(seed, line, variant, step + 1)
     return StepDraws(words[WORDS_PER_STEP * step:])
 

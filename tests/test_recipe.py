@@ -151,13 +151,19 @@ def test_variant_plan_numbers_variants():
 
 
 def test_step_streams_match_standalone_step_generators():
-    from augkit.seeding import StepStreams, step_rng
+    """A step's draws within a whole variant's words (as a recipe takes them) are those of the
+    step on its own, whatever the number of steps."""
+    from augkit.seeding import WORDS_PER_STEP, StepDraws, step_rng, variant_words
 
-    streams = StepStreams(3, 4, 5, n_steps=7)
+    words = variant_words(3, 4, 5, 7)
+
+    def in_variant(i):
+        return StepDraws(words[WORDS_PER_STEP * i:WORDS_PER_STEP * (i + 1)])
+
     for i in (0, 2, 6):
-        a, b = streams.step(i), step_rng(3, 4, 5, i)
+        a, b = in_variant(i), step_rng(3, 4, 5, i)
         assert [a.random(), a.uniform(2, 3), a.integers(10)] == [b.random(), b.uniform(2, 3), b.integers(10)]
-        assert np.array_equal(streams.step(i).random(4), step_rng(3, 4, 5, i).random(4))
+        assert np.array_equal(in_variant(i).random(4), step_rng(3, 4, 5, i).random(4))
     assert not np.array_equal(step_rng(3, 4, 5, 0).random(4), step_rng(3, 4, 5, 1).random(4))
 
 
