@@ -36,18 +36,17 @@ class SectionedGlare(Stage):
         return {"section": (ctx.variant - 1) % (columns * rows), "alpha": uniform(rng, self.alpha)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
-        image = kernels.bgr(image)
-        h, w = image.shape[:2]
-        rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, self.kernel)
-        # weight = rint(rows[y] * cols[x] * alpha) in float32, added saturating (augkit.kernels.add_glare)
-        return kernels.add_glare(image, rows, cols3, x0, params["alpha"])
+        return self._add(kernels.bgr(image), params, in_place=False)
 
     def apply_owned(self, image: np.ndarray, params: Params) -> np.ndarray:
         # In place: only the section's columns change, so the rest of the image is not copied.
-        image = kernels.bgr(image)
+        return self._add(kernels.bgr(image), params, in_place=True)
+
+    def _add(self, image: np.ndarray, params: Params, in_place: bool) -> np.ndarray:
         h, w = image.shape[:2]
         rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, self.kernel)
-        return kernels.add_glare(image, rows, cols3, x0, params["alpha"], out=image)
+        # weight = rint(rows[y] * cols[x] * alpha) in float32, added saturating (augkit.kernels.add_glare)
+        return kernels.add_glare(image, rows, cols3, x0, params["alpha"], out=image if in_place else None)
 
 
 def section_box(h: int, w: int, section: int, grid: tuple[int, int] = (5, 2)) -> tuple[int, int, int, int]:
