@@ -39,6 +39,9 @@
 
 static int use_simd = 0; /* set at import from the CPU; set_simd() lets tests force the C path */
 
+/* v clamped into [0, n - 1]: the index of the edge pixel for a position beyond it (replicated border). */
+static inline int64_t clamp_index(int64_t v, int64_t n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
+
 /* ------------------------------------------------------------------------------------------
  * Rotation (any affine map): bilinear sampling with 1/128-pixel weights.
  *
@@ -55,7 +58,7 @@ static int use_simd = 0; /* set at import from the CPU; set_simd() lets tests fo
 typedef struct {
     const uint8_t *src;
     Py_ssize_t sstride; /* bytes per source row */
-    int xmax, ymax;     /* the last column and row (W-1, H-1) */
+    int sw, sh;         /* the source's width and height */
     uint8_t *dst;
     int dh, dw;
     double m[6];
@@ -63,14 +66,13 @@ typedef struct {
 
 static inline int64_t fixed(double v) { return (int64_t)llround(v * 65536.0); }
 
-static inline int64_t clamp64(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
 
 static inline void affine_pixel(const affine_job *j, int64_t X, int64_t Y, uint8_t *o)
 {
     const int64_t xi = X >> 16, yi = Y >> 16;
-    const Py_ssize_t x0 = 3 * clamp64(xi, j->xmax), x1 = 3 * clamp64(xi + 1, j->xmax);
-    const uint8_t *p = j->src + clamp64(yi, j->ymax) * j->sstride;
-    const uint8_t *q = j->src + clamp64(yi + 1, j->ymax) * j->sstride;
+    const Py_ssize_t x0 = 3 * clamp_index(xi, j->sw), x1 = 3 * clamp_index(xi + 1, j->sw);
+    const uint8_t *p = j->src + clamp_index(yi, j->sh) * j->sstride;
+    const uint8_t *q = j->src + clamp_index(yi + 1, j->sh) * j->sstride;
     int fx = (int)((X >> 9) & 127), fy = (int)((Y >> 9) & 127);
     int w00 = (128 - fx) * (128 - fy), w01 = fx * (128 - fy), w10 = (128 - fx) * fy, w11 = fx * fy;
     for (int c = 0; c < 3; c++)
@@ -149,10 +151,10 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
                 continue;
             }
             /* rows ylo, ylo+1 and (only when some lane needs it) ylo+2, clamped into the image */
-            const uint8_t *r0 = j->src + clamp64(ylo, j->ymax) * stride;
-            const uint8_t *r1 = j->src + clamp64(ylo + 1, j->ymax) * stride;
-            const uint8_t *r2 = yhi > ylo ? j->src + clamp64(ylo + 2, j->ymax) * stride : r1;
-            if (xf >= 0 && xf + 9 <= j->xmax) {
+            const uint8_t *r0 = j->src + clamp_index(ylo, j->sh) * stride;
+            const uint8_t *r1 = j->src + clamp_index(ylo + 1, j->sh) * stride;
+            const uint8_t *r2 = yhi > ylo ? j->src + clamp_index(ylo + 2, j->sh) * stride : r1;
+            if (xf >= 0 && xf + 9 < j->sw) {
                 r0 += 3 * xf;
                 r1 += 3 * xf;
                 r2 += 3 * xf;
@@ -160,7 +162,7 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
                 const uint8_t *rows[3] = {r0, r1, r2};
                 for (int k = 0; k < 3; k++) {
                     for (int i = 0; i < 10; i++)
-                        memcpy(scratch[k] + 3 * i, rows[k] + 3 * clamp64(xf + i, j->xmax), 3);
+                        memcpy(scratch[k] + 3 * i, rows[k] + 3 * clamp_index(xf + i, j->sw), 3);
                 }
                 r0 = scratch[0];
                 r1 = scratch[1];
@@ -232,8 +234,8 @@ static PyObject *k_affine(PyObject *self, PyObject *args)
         }
     j.src = (const uint8_t *)src.buf;
     j.sstride = (Py_ssize_t)sw * 3;
-    j.xmax = sw - 1;
-    j.ymax = sh - 1;
+    j.sw = sw;
+    j.sh = sh;
     j.dst = (uint8_t *)dst.buf;
     j.dh = dh;
     j.dw = dw;
@@ -409,7 +411,6 @@ typedef struct {
     Py_ssize_t xa, xb; /* the interior columns */
 } filter_job;
 
-static inline Py_ssize_t clamp_index(Py_ssize_t v, Py_ssize_t n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
 
 /* Output columns [x0, x1) of row y, each tap's column clamped into the image; rows[k] is tap k's
  * source row. */
@@ -766,7 +767,6 @@ done:
  * two-tap blend the compiler vectorises; the clamped ends are done pixel by pixel.
  * ------------------------------------------------------------------------------------------ */
 
-static inline int clampi(Py_ssize_t v, int hi) { return v < 0 ? 0 : v > hi ? hi : (int)v; }
 
 static PyObject *k_shift_rows(PyObject *self, PyObject *args)
 {
@@ -801,7 +801,7 @@ static PyObject *k_shift_rows(PyObject *self, PyObject *args)
                 x = hi;
                 continue;
             }
-            const uint8_t *a = row + 3 * clampi(x + off, w - 1), *b = row + 3 * clampi(x + off + 1, w - 1);
+            const uint8_t *a = row + 3 * clamp_index(x + off, w), *b = row + 3 * clamp_index(x + off + 1, w);
             for (int c = 0; c < 3; c++) o[3 * x + c] = (uint8_t)((g * a[c] + f * b[c] + 64) >> 7);
         }
     }
