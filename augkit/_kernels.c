@@ -92,16 +92,11 @@ static void affine_rows_c(const affine_job *j)
 
 #if AUGKIT_X86
 /* A byte shuffle giving dword i of each lane (bytes c+3i, 0, c+3i+3, 0): channel c of pixel i of
- * a run of BGR pixels and of its right neighbour, as two 16-bit values. */
-AVX2_FN static __m256i dword_pairs(int c)
-{
-    int8_t m[32];
-    for (int i = 0; i < 32; i++) {
-        int px = (i % 16) / 4, at = i % 4;
-        m[i] = (int8_t)(at == 0 ? c + 3 * px : at == 2 ? c + 3 * px + 3 : -1);
-    }
-    return _mm256_loadu_si256((const __m256i *)m);
-}
+ * a run of BGR pixels and of its right neighbour, as two 16-bit values (c a constant). */
+#define DWORD_PAIRS(c)                                                                                       \
+    _mm256_setr_epi8((c), -1, (c) + 3, -1, (c) + 3, -1, (c) + 6, -1, (c) + 6, -1, (c) + 9, -1, (c) + 9, -1,  \
+                     (c) + 12, -1, (c), -1, (c) + 3, -1, (c) + 3, -1, (c) + 6, -1, (c) + 6, -1, (c) + 9, -1, \
+                     (c) + 9, -1, (c) + 12, -1)
 
 /* 128-bit loads at lo and hi into the low and high lanes of one register. */
 AVX2_FN static inline __m256i load_lanes(const uint8_t *lo, const uint8_t *hi)
@@ -110,38 +105,102 @@ AVX2_FN static inline __m256i load_lanes(const uint8_t *lo, const uint8_t *hi)
                                    _mm_loadu_si128((const __m128i *)hi), 1);
 }
 
+/* Pixels x0 .. x0+n-1 of a row, each clamped into [0, w - 1], as one run at d (3n bytes): the
+ * source run of a step that reaches past the left or right edge. */
+static void clamped_run(uint8_t *d, const uint8_t *row, int64_t x0, int n, int w)
+{
+    int i = 0;
+    for (; i < n && x0 + i < 0; i++)
+        memcpy(d + 3 * i, row, 3);
+    if (i < n && x0 + i < w) {
+        const int inside = (int)(w - (x0 + i) < n - i ? w - (x0 + i) : n - i);
+        memcpy(d + 3 * i, row + 3 * (x0 + i), 3 * (size_t)inside);
+        i += inside;
+    }
+    for (; i < n; i++)
+        memcpy(d + 3 * i, row + 3 * (w - 1), 3);
+}
+
+/* The eight pixels of a fast step (see affine_rows_avx2), packed as 12 bytes at the bottom of
+ * each 128-bit lane. r0, r1 (and, when `three`, r2) are runs of source columns xf .. xf+9 of
+ * rows ylo, ylo+1 (and ylo+2); X and Y hold the eight pixels' 16.16 positions.
+ * Each lane weighs its row pair with one multiply-add per row and channel: a lane whose row is
+ * ylo takes (r0, r1) with weights (w0, w1), one whose row is ylo+1 takes (r1, r2); rather than
+ * blending the rows of every channel, the weights are blended once (the unused row gets 0). */
+AVX2_FN static inline __attribute__((always_inline)) __m256i
+affine_step(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const int three, __m256i X, __m256i Y, int64_t ylo)
+{
+    const __m256i m127 = _mm256_set1_epi32(127), m128 = _mm256_set1_epi32(128);
+    const __m256i fx = _mm256_and_si256(_mm256_srai_epi32(X, 9), m127);
+    const __m256i fy = _mm256_and_si256(_mm256_srai_epi32(Y, 9), m127);
+    const __m256i gy = _mm256_sub_epi32(m128, fy);
+    /* (128 - fx, fx) in the two 16-bit halves of each dword, times (gy, gy) and (fy, fy):
+     * w0 = (w00, w01), w1 = (w10, w11); products of values <= 128 fit 16 bits */
+    const __m256i hx = _mm256_or_si256(_mm256_sub_epi32(m128, fx), _mm256_slli_epi32(fx, 16));
+    __m256i w0 = _mm256_mullo_epi16(hx, _mm256_or_si256(gy, _mm256_slli_epi32(gy, 16)));
+    __m256i w1 = _mm256_mullo_epi16(hx, _mm256_or_si256(fy, _mm256_slli_epi32(fy, 16)));
+    __m256i w2 = _mm256_setzero_si256();
+    if (three) {
+        /* lanes whose row is ylo + 1 move their weights one row down */
+        const __m256i down = _mm256_cmpgt_epi32(_mm256_srai_epi32(Y, 16), _mm256_set1_epi32((int32_t)ylo));
+        w2 = _mm256_and_si256(down, w1);
+        w1 = _mm256_blendv_epi8(w1, w0, down);
+        w0 = _mm256_andnot_si256(down, w0);
+    }
+    const __m256i s0 = load_lanes(r0, r0 + 12), s1 = load_lanes(r1, r1 + 12);
+    const __m256i s2 = three ? load_lanes(r2, r2 + 12) : s1;
+    const __m256i half = _mm256_set1_epi32(8192);
+    __m256i out = _mm256_setzero_si256();
+    for (int c = 0; c < 3; c++) {
+        const __m256i pair = c == 0 ? DWORD_PAIRS(0) : c == 1 ? DWORD_PAIRS(1) : DWORD_PAIRS(2);
+        __m256i v = _mm256_add_epi32(_mm256_madd_epi16(_mm256_shuffle_epi8(s0, pair), w0),
+                                     _mm256_madd_epi16(_mm256_shuffle_epi8(s1, pair), w1));
+        if (three)
+            v = _mm256_add_epi32(v, _mm256_madd_epi16(_mm256_shuffle_epi8(s2, pair), w2));
+        out = _mm256_or_si256(out, _mm256_slli_epi32(_mm256_srli_epi32(_mm256_add_epi32(v, half), 14), 8 * c));
+    }
+    return _mm256_shuffle_epi8(out, _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+                                                     0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1));
+}
+
 /* Eight output pixels per step. For the small angles of a text-line rotation, eight neighbouring
  * output pixels almost always read eight neighbouring source columns (xi steps by exactly 1) from
  * at most two neighbouring source rows (the row changes at most once). Such a step loads the
- * three source rows involved as plain 28-byte runs (no gathers: on many CPUs a gather costs more
- * than the whole step), arranges each channel's (left, right) pairs with one byte shuffle per
- * row, picks each pixel's row pair with a blend, and weighs each pair with one multiply-add.
- * The border costs nothing extra: rows are clamped when the three row pointers are taken (a row
- * above the image is row 0, so a step above it blends row 0 with itself), and a step whose run
- * reaches past the left or right edge first copies its ten columns, clamped, into a scratch run.
- * Any other step (a column skipped, steep maps) computes its pixels one by one with the
- * portable code; both give the same bytes. */
+ * source rows involved as plain 28-byte runs (no gathers: on many CPUs a gather costs more than
+ * the whole step), arranges each channel's (left, right) pairs with one byte shuffle per row and
+ * weighs each pair with one multiply-add; a step within one row pair (most steps) reads two rows,
+ * one where the row changes reads three. The border costs little: rows are clamped when their
+ * pointers are taken (a row above the image is row 0, so a step above it blends row 0 with
+ * itself), and a step whose run reaches past the left or right edge first copies its ten columns,
+ * clamped, into a scratch run. A row's last step ends at its last pixel (stepping back over
+ * pixels already written, which it rewrites with the same bytes) and stores exactly its 24 bytes.
+ * Any other step (a column skipped, steep maps) computes its pixels one by one with the portable
+ * code; both give the same bytes. */
 AVX2_FN static void affine_rows_avx2(const affine_job *j)
 {
     const int64_t A = fixed(j->m[0]), D = fixed(j->m[3]);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i laneA = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int32_t)A));
     const __m256i laneD = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int32_t)D));
-    const __m256i m127 = _mm256_set1_epi32(127), m128 = _mm256_set1_epi32(128), half = _mm256_set1_epi32(8192);
-    /* pixel i of a lane (bytes 3i..3i+5 of the lane's run): channel c of the pixel and of its
-     * right neighbour into the two 16-bit halves of dword i */
-    const __m256i pair[3] = {dword_pairs(0), dword_pairs(1), dword_pairs(2)};
-    /* keep bytes 0-2 of each dword: 12 bytes per 128-bit lane */
-    const __m256i pack3 = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
-                                           0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    /* the job's fields as locals: stores through o may alias *j, which would reload them */
+    const uint8_t *const src = j->src;
     const Py_ssize_t stride = j->sstride;
+    const int sw = j->sw, sh = j->sh, dw = j->dw;
     uint8_t scratch[3][32] = {{0}}; /* an edge step's three runs of ten clamped columns (30 bytes each) */
 
     for (int y = 0; y < j->dh; y++) {
         const int64_t X0 = fixed(j->m[1] * y + j->m[2]) + 256, Y0 = fixed(j->m[4] * y + j->m[5]) + 256;
-        uint8_t *o = j->dst + (Py_ssize_t)y * j->dw * 3;
-        int x = 0;
-        for (; x + 10 <= j->dw; x += 8) {
+        uint8_t *o = j->dst + (Py_ssize_t)y * dw * 3;
+        if (dw < 8) {
+            for (int x = 0; x < dw; x++)
+                affine_pixel(j, X0 + x * A, Y0 + x * D, o + 3 * x);
+            continue;
+        }
+        int64_t rows_of = INT64_MIN; /* the ylo whose clamped rows row[0..2] hold */
+        const uint8_t *row[3] = {src, src, src};
+        for (int x = 0; x < dw; x += 8) {
+            if (x + 8 > dw)
+                x = dw - 8; /* the row's last step ends at its last pixel */
             const int64_t Xf = X0 + x * A, Yf = Y0 + x * D;
             const int64_t xf = Xf >> 16, xl = (Xf + 7 * A) >> 16, yf = Yf >> 16, yl = (Yf + 7 * D) >> 16;
             const int64_t ylo = yf < yl ? yf : yl, yhi = yf < yl ? yl : yf;
@@ -150,51 +209,42 @@ AVX2_FN static void affine_rows_avx2(const affine_job *j)
                     affine_pixel(j, Xf + i * A, Yf + i * D, o + 3 * (x + i));
                 continue;
             }
-            /* rows ylo, ylo+1 and (only when some lane needs it) ylo+2, clamped into the image */
-            const uint8_t *r0 = j->src + clamp_index(ylo, j->sh) * stride;
-            const uint8_t *r1 = j->src + clamp_index(ylo + 1, j->sh) * stride;
-            const uint8_t *r2 = yhi > ylo ? j->src + clamp_index(ylo + 2, j->sh) * stride : r1;
-            if (xf >= 0 && xf + 9 < j->sw) {
+            if (ylo != rows_of) { /* along an output row the source rows change rarely */
+                rows_of = ylo;
+                for (int k = 0; k < 3; k++)
+                    row[k] = src + clamp_index(ylo + k, sh) * stride;
+            }
+            const int three = yhi > ylo;
+            const uint8_t *r0 = row[0], *r1 = row[1], *r2 = row[2];
+            if (xf >= 0 && xf + 9 < sw) {
                 r0 += 3 * xf;
                 r1 += 3 * xf;
                 r2 += 3 * xf;
             } else {
-                const uint8_t *rows[3] = {r0, r1, r2};
-                for (int k = 0; k < 3; k++) {
-                    for (int i = 0; i < 10; i++)
-                        memcpy(scratch[k] + 3 * i, rows[k] + 3 * clamp_index(xf + i, j->sw), 3);
-                }
+                clamped_run(scratch[0], r0, xf, 10, sw);
+                clamped_run(scratch[1], r1, xf, 10, sw);
+                if (three)
+                    clamped_run(scratch[2], r2, xf, 10, sw);
                 r0 = scratch[0];
                 r1 = scratch[1];
                 r2 = scratch[2];
             }
-            __m256i X = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Xf), laneA);
-            __m256i Y = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Yf), laneD);
-            __m256i fx = _mm256_and_si256(_mm256_srai_epi32(X, 9), m127);
-            __m256i fy = _mm256_and_si256(_mm256_srai_epi32(Y, 9), m127);
-            __m256i gx = _mm256_sub_epi32(m128, fx), gy = _mm256_sub_epi32(m128, fy);
-            /* products of values <= 128 fit the low 16 bits of each dword; high halves stay 0 */
-            __m256i w0 = _mm256_or_si256(_mm256_mullo_epi16(gx, gy), _mm256_slli_epi32(_mm256_mullo_epi16(fx, gy), 16));
-            __m256i w1 = _mm256_or_si256(_mm256_mullo_epi16(gx, fy), _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
-            /* lanes whose row is ylo + 1 take rows (ylo+1, ylo+2) instead of (ylo, ylo+1) */
-            __m256i down = _mm256_cmpgt_epi32(_mm256_srai_epi32(Y, 16), _mm256_set1_epi32((int32_t)ylo));
-            __m256i s0 = load_lanes(r0, r0 + 12), s1 = load_lanes(r1, r1 + 12), s2 = load_lanes(r2, r2 + 12);
-            __m256i out = _mm256_setzero_si256();
-            for (int c = 0; c < 3; c++) {
-                __m256i a0 = _mm256_shuffle_epi8(s0, pair[c]), a1 = _mm256_shuffle_epi8(s1, pair[c]);
-                __m256i a2 = _mm256_shuffle_epi8(s2, pair[c]);
-                __m256i p0 = _mm256_blendv_epi8(a0, a1, down), p1 = _mm256_blendv_epi8(a1, a2, down);
-                __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(p0, w0), _mm256_madd_epi16(p1, w1)), half);
-                out = _mm256_or_si256(out, _mm256_slli_epi32(_mm256_srli_epi32(v, 14), 8 * c));
+            const __m256i X = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Xf), laneA);
+            const __m256i Y = _mm256_add_epi32(_mm256_set1_epi32((int32_t)Yf), laneD);
+            const __m256i out = three ? affine_step(r0, r1, r2, 1, X, Y, ylo) : affine_step(r0, r1, r1, 0, X, Y, ylo);
+            uint8_t *p = o + 3 * x;
+            const __m128i hi = _mm256_extracti128_si256(out, 1);
+            _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(out));
+            if (x + 10 <= dw) {
+                /* overwrites the first store's 4 spare bytes; the next step rewrites the 4 this
+                 * one writes past its pixels */
+                _mm_storeu_si128((__m128i *)(p + 12), hi);
+            } else { /* near the row's end: exactly the step's 24 bytes */
+                const int32_t tail = _mm_extract_epi32(hi, 2);
+                _mm_storel_epi64((__m128i *)(p + 12), hi);
+                memcpy(p + 20, &tail, 4);
             }
-            out = _mm256_shuffle_epi8(out, pack3);
-            /* 12 bytes per lane; the second store overwrites the first's 4 spare bytes, and the
-             * loop bound leaves room for the second's (the next step or the tail rewrites them) */
-            _mm_storeu_si128((__m128i *)(o + 3 * x), _mm256_castsi256_si128(out));
-            _mm_storeu_si128((__m128i *)(o + 3 * x + 12), _mm256_extracti128_si256(out, 1));
         }
-        for (; x < j->dw; x++)
-            affine_pixel(j, X0 + x * A, Y0 + x * D, o + 3 * x);
     }
 }
 #endif
