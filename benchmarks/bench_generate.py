@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import statistics
 import time
 from pathlib import Path
 
@@ -365,18 +366,38 @@ def _cpu_probe(data_dir: str, rel_paths: list[str], n_strong: int, n_weak: int, 
     results.put(passes * len(images) * plan.total / (time.perf_counter() - t0))
 
 
-def host_ceiling(labels: Path, data_dir: Path, n_strong: int, n_weak: int, workers: int, passes: int = 2) -> float:
-    """The mean images/s of each of `workers` processes doing the same CPU-only work at once (augkit's
-    augment + encode in memory, no files, no parent): what this machine gives one core when that many
-    are busy. Against one such process alone it bounds any CPU-bound parallel efficiency here
-    (turbo clocks that hold for one busy core but not for all, shared caches and memory bandwidth)."""
+def _clock_probe(passes: int, barrier, results) -> None:
+    """One process of the clock probe: a pure-Python integer loop whose data fits the first-level
+    cache, so its speed follows only the core's clock and share of the core (turbo, the
+    hypervisor), not caches or memory; puts the median of its passes' loops/s."""
+    barrier.wait()
+    rates = []
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        x = 0
+        for i in range(1_000_000):
+            x = (x + i * i) & 0xFFFF
+        rates.append(1.0 / (time.perf_counter() - t0))
+    results.put(statistics.median(rates))
+
+
+def host_ceiling(labels: Path, data_dir: Path, n_strong: int, n_weak: int, workers: int, passes: int = 2,
+                 kind: str = "work") -> float:
+    """The mean speed of each of `workers` processes doing the same CPU-only work at once: what this
+    machine gives one core when that many are busy. Against one such process alone it bounds any
+    CPU-bound parallel efficiency here. kind "work": augkit's augment + encode in memory (no
+    files, no parent), which also feels shared caches and memory bandwidth; kind "clock": a loop
+    in the first-level cache, which feels only clocks (turbo that holds for one busy core but not
+    for all) and the hypervisor."""
     import multiprocessing as mp
 
-    rel_paths = read_label_paths(labels)
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(workers), ctx.Queue()
-    procs = [ctx.Process(target=_cpu_probe, args=(str(data_dir), rel_paths, n_strong, n_weak, passes, barrier, results))
-             for _ in range(workers)]
+    if kind == "clock":
+        target, args = _clock_probe, (passes * 10,)
+    else:
+        target, args = _cpu_probe, (str(data_dir), read_label_paths(labels), n_strong, n_weak, passes)
+    procs = [ctx.Process(target=target, args=(*args, barrier, results)) for _ in range(workers)]
     for proc in procs:
         proc.start()
     rates = [results.get() for _ in procs]
@@ -411,13 +432,17 @@ def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dic
                                    max_per_folder=args.max_per_folder)
                         for _ in range(args.repeats)), key=lambda x: x["ips"])
         probe = host_ceiling(labels, data_dir, args.strong, args.weak, n) if args.sweep_host else None
-        results.append({"workers": n, "cold": cold, "warm": warm, "probe_ips_per_process": probe})
+        clock = host_ceiling(labels, data_dir, args.strong, args.weak, n, kind="clock") if args.sweep_host else None
+        results.append({"workers": n, "cold": cold, "warm": warm, "probe_ips_per_process": probe,
+                        "clock_loops_per_process": clock})
         print(f"  workers {n}: cold {cold['ips']:.1f} img/s, warm {warm['ips']:.1f} img/s"
               + (f", host probe {probe:.1f} img/s per process" if probe else ""), file=sys.stderr, flush=True)
     one = results[0]["cold"]
     for r in results:
         r["host_ceiling"] = (r["probe_ips_per_process"] / results[0]["probe_ips_per_process"]
                              if args.sweep_host else None)
+        r["clock_ceiling"] = (r["clock_loops_per_process"] / results[0]["clock_loops_per_process"]
+                              if args.sweep_host else None)
     per_image_1 = one["shard_seconds"] / one["images"]
     for r in results:
         for kind in ("cold", "warm"):
@@ -440,16 +465,17 @@ def sweep(args, labels: Path, data_dir: Path, tmp: Path, crops_from: str) -> dic
         "host     this machine's ceiling: per-process speed of that many CPU-only copies of the same work run at "
         "once",
         "         (in memory, no files, no parent) against one alone; 'warm/host' is warm eff over it",
+        "clock    the same for a loop in the first-level cache: what the clocks and the hypervisor alone allow",
         "",
         f"{'workers':>8}{'images':>9}{'cold s':>8}{'cold img/s':>11}{'cold eff':>9}{'warm img/s':>11}{'warm eff':>9}"
-        f"{'busy':>7}{'slowdown':>9}{'host':>7}{'warm/host':>10}{'target':>8}",
-        f"{'-' * 106}",
+        f"{'busy':>7}{'slowdown':>9}{'host':>7}{'warm/host':>10}{'clock':>7}{'target':>8}",
+        f"{'-' * 113}",
     ]
     for r in results:
         c, w = r["cold"], r["warm"]
         note = "" if r["workers"] <= usable else f"   (> {usable} usable CPUs: oversubscribed)"
-        host = (f"{r['host_ceiling']:>7.1%}{w['efficiency'] / r['host_ceiling']:>10.1%}" if r["host_ceiling"]
-                else f"{'-':>7}{'-':>10}")
+        host = (f"{r['host_ceiling']:>7.1%}{w['efficiency'] / r['host_ceiling']:>10.1%}{r['clock_ceiling']:>7.1%}"
+                if r["host_ceiling"] else f"{'-':>7}{'-':>10}{'-':>7}")
         lines.append(f"{r['workers']:>8}{c['images']:>9,}{c['seconds']:>8.2f}{c['ips']:>11.1f}{c['efficiency']:>9.1%}"
                      f"{w['ips']:>11.1f}{w['efficiency']:>9.1%}{w['busy']:>7.0%}{w['worker_slowdown']:>9.2f}"
                      f"{host}{'>= 90%':>8}{note}")

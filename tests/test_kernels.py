@@ -75,6 +75,34 @@ def test_affine_far_outside_the_image_is_the_nearest_edge(both_paths):
     assert np.array_equal(left, np.repeat(src[:, :1], 16, axis=1))
 
 
+def _guarded(nbytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """An output buffer of nbytes followed by 64 guard bytes: (whole, the output part)."""
+    whole = np.full(nbytes + 64, 0xA5, np.uint8)
+    return whole, whole[:nbytes]
+
+
+def test_affine_every_narrow_width_and_nothing_written_past_the_image(both_paths):
+    """Widths 1 to 40 take every ending of a row (no step, one step ending at the last pixel, a
+    last step reaching back over written pixels, the short store near the end) and edge runs at
+    both sides; the kernel writes exactly the image's bytes and nothing after them."""
+    src = RNG.integers(0, 256, (23, 37, 3), dtype=np.uint8)
+    for dw in range(1, 41):
+        for angle in (-2.7, 0.8):
+            a = math.radians(angle)
+            m = (math.cos(a), -math.sin(a), RNG.uniform(-3, 2), math.sin(a), math.cos(a), RNG.uniform(-2, 2))
+            dh = 5
+
+            def run():
+                whole, out = _guarded(dh * dw * 3)
+                kernels._kernels.affine(src, 23, 37, out, dh, dw, m)
+                return whole
+
+            fast, portable = both_paths(run)
+            assert (fast[-64:] == 0xA5).all() and (portable[-64:] == 0xA5).all(), (dw, angle)
+            expected = affine_reference(src, (dw, dh), m).reshape(-1)
+            assert np.array_equal(fast[:-64], expected) and np.array_equal(portable[:-64], expected), (dw, angle)
+
+
 def test_affine_identity_and_half_pixel_shift():
     src = RNG.integers(0, 256, (20, 50, 3), dtype=np.uint8)
     assert np.array_equal(kernels.affine(src, (47, 18), (1, 0, 0, 0, 1, 0)), src[:18, :47])
@@ -391,6 +419,26 @@ def test_pixelate_paths_equal_the_formula(both_paths):
         fast, portable = both_paths(lambda: kernels.pixelate(src, sw, sh))
         assert np.array_equal(fast, portable), (trial, h, w, sw, sh)
         assert np.array_equal(fast, pixelate_reference(src, sw, sh)), (trial, h, w, sw, sh)
+
+
+def test_pixelate_every_narrow_width_and_nothing_written_past_the_image(both_paths):
+    """Widths 1 to 40 take every ending of the enlargement's steps of eight and four pixels; the
+    kernel writes exactly the image's bytes and nothing after them."""
+    for w in range(1, 41):
+        h = 4
+        src = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        # the last row is enlarged (sh = h) or a copy of the row above (sh < h)
+        for sw, sh in [(x, y) for x in sorted({1, max(1, w // 3), max(1, (2 * w) // 3), w}) for y in (2, h)]:
+
+            def run():
+                whole, out = _guarded(h * w * 3)
+                kernels._kernels.pixelate(src, h, w, out, sh, sw)
+                return whole
+
+            fast, portable = both_paths(run)
+            assert (fast[-64:] == 0xA5).all() and (portable[-64:] == 0xA5).all(), (w, sw, sh)
+            expected = pixelate_reference(src, sw, sh).reshape(-1)
+            assert np.array_equal(fast[:-64], expected) and np.array_equal(portable[:-64], expected), (w, sw, sh)
 
 
 def test_pixelate_at_full_size_is_the_identity_and_one_pixel_is_flat():
