@@ -1090,7 +1090,7 @@ static void pixelate_rows(const pixelate_job *j)
     }
     /* the enlargement's steps of eight pixels: where each half reads and which shuffle places it
      * (the same for every row) */
-    for (int g = 0; 8 * g + 10 <= j->w; g++) {
+    for (int g = 0; use_simd && 8 * g + 10 <= j->w; g++) {
         for (int half = 0; half < 2; half++) {
             const int32_t *n = j->near + 8 * g + 4 * half;
             const int k = (n[1] != n[0]) | (n[2] != n[1]) << 1 | (n[3] != n[2]) << 2;
