@@ -1007,6 +1007,13 @@ static void pixelate_enlarge_c(const pixelate_job *j, uint8_t *o, int x0)
 }
 
 #if AUGKIT_X86
+/* Which of the eight four-pixel shuffles places output pixels n[0..3]: bit i is set where pixel
+ * i + 1 takes the next small pixel. */
+static inline int four_pixel_shuffle(const int32_t *n)
+{
+    return (n[1] != n[0]) | (n[2] != n[1]) << 1 | (n[3] != n[2]) << 2;
+}
+
 AVX2_FN static void pixelate_column_avx2(const pixelate_job *j, const uint8_t *r0, const uint8_t *r1, int gy, int fy)
 {
     const __m256i g = _mm256_set1_epi16((short)gy), f = _mm256_set1_epi16((short)fy);
@@ -1064,9 +1071,9 @@ AVX2_FN static void pixelate_enlarge_avx2(const pixelate_job *j, uint8_t *o, con
     /* 16 bytes stored, 12 kept; x + 6 <= W keeps the store inside the row */
     for (; x + 6 <= j->w; x += 4) {
         const int32_t *n = j->near + x;
-        int k = (n[1] != n[0]) | (n[2] != n[1]) << 1 | (n[3] != n[2]) << 2;
-        __m128i s = _mm_loadu_si128((const __m128i *)(j->small + n[0]));
-        _mm_storeu_si128((__m128i *)(o + 3 * x), _mm_shuffle_epi8(s, _mm_load_si128(shuffles + k)));
+        const __m128i s = _mm_loadu_si128((const __m128i *)(j->small + n[0]));
+        const __m128i place = _mm_load_si128(shuffles + four_pixel_shuffle(n));
+        _mm_storeu_si128((__m128i *)(o + 3 * x), _mm_shuffle_epi8(s, place));
     }
     pixelate_enlarge_c(j, o, x);
 }
@@ -1093,9 +1100,8 @@ static void pixelate_rows(const pixelate_job *j)
     for (int g = 0; use_simd && 8 * g + 10 <= j->w; g++) {
         for (int half = 0; half < 2; half++) {
             const int32_t *n = j->near + 8 * g + 4 * half;
-            const int k = (n[1] != n[0]) | (n[2] != n[1]) << 1 | (n[3] != n[2]) << 2;
             j->group[2 * g + half] = n[0];
-            memcpy(j->mask + 32 * g + 16 * half, &shuffles[k], 16);
+            memcpy(j->mask + 32 * g + 16 * half, &shuffles[four_pixel_shuffle(n)], 16);
         }
     }
 #endif
