@@ -206,6 +206,44 @@ def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, seed, out,
     _echo_run_summary(summary, out, "{images:,} crops of {sources:,} items")
 
 
+@cli.command()
+@click.argument("labels", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["paddle-det", "icdar2015", "sroie"]), required=True,
+              help="paddle-det: path<TAB>[{\"transcription\", \"points\"}] lines (PPOCRLabel); icdar2015: gt_*.txt "
+                   "files; sroie: SROIE 2019 task-1 .csv box files. Folders are expanded for the last two.")
+@click.option("--images", type=click.Path(path_type=Path), required=True, help="Folder holding the page images.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output root (PaddleOCR data_dir).")
+@click.option("--height", type=click.IntRange(8, 512), default=None,
+              help="Scale every crop to this height, keeping its aspect ratio [default: natural size].")
+@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Fraction of pages (all lines of a page together) written to val.txt.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the page split.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (loky) or cluster slots.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Pages per shard (unit of work and of resume).")
+@click.option("--max-per-folder", type=click.IntRange(min=1), default=500_000, show_default=True, help="Most images in one images_NNNNN folder.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@click.option("--max-error-rate", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
+              help="Fail the run when more than this fraction of regions is rejected (don't-care ### regions "
+                   "are listed in rejects.tsv but not counted).")
+@click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
+@click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def crop(labels, fmt, images, out, height, val_fraction, seed, workers, shard_size, max_per_folder, jpeg_quality,
+         max_error_rate, backend, address, quiet):
+    """Cut the annotated text lines of real pages out as rectified crops, in augkit generate's output
+    layout (so they feed generate --input OUT/train.txt, config and eval unchanged); resumable."""
+    from augkit.crop.run import crop as run, make_crop_config
+
+    config, shards, regions = make_crop_config(fmt, list(labels), images, out, height=height, seed=seed,
+                                               val_fraction=val_fraction, shard_size=shard_size,
+                                               max_per_folder=max_per_folder, jpeg_quality=jpeg_quality)
+    summary = run(config, shards, regions, workers=workers, backend=backend, address=address,
+                  max_error_rate=max_error_rate, progress=not quiet)
+    _echo_run_summary(summary, out, "{images:,} crops of {sources:,} pages")
+
+
 @cli.command("config")
 @click.argument("name")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Output root of augkit generate.")
