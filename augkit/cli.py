@@ -244,6 +244,20 @@ def crop(labels, fmt, images, out, height, val_fraction, seed, workers, shard_si
     _echo_run_summary(summary, out, "{images:,} crops of {sources:,} pages")
 
 
+@cli.command("crop-sheet")
+@click.argument("crops", type=click.Path(path_type=Path))
+@click.option("--pages", type=click.IntRange(1, 20), default=2, show_default=True, help="How many pages to show.")
+@click.option("--first", type=click.IntRange(min=1), default=1, show_default=True,
+              help="First page to show (counting pages with crops).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@_user_errors
+def crop_sheet_command(crops, pages, first, out):
+    """Render pages of an augkit crop output with their quads drawn, beside the crops cut from them."""
+    from augkit.crop.sheet import crop_sheet
+
+    click.echo(f"wrote {crop_sheet(crops, out, pages=pages, first=first)}")
+
+
 @cli.command("config")
 @click.argument("name")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Output root of augkit generate.")

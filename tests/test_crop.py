@@ -381,3 +381,21 @@ def test_real_sroie_receipts(tmp_path):
     with gzip.open(sorted((out / "shards").glob("*.jsonl.gz"))[0], "rt") as f:
         first = json.loads(f.readline())
     assert first["page_image"] == "000.jpg" and first["label"] == "TAN WOON YANN"
+
+
+def test_crop_sheet_draws_each_page_beside_its_crops(pages):
+    from PIL import Image
+
+    out = pages / "sheet_run"
+    run_crop("sroie", [pages / "sroie"], pages / "img", out)
+    result = CliRunner().invoke(cli, ["crop-sheet", str(out), "--pages", "2", "--out", str(pages / "sheet.png")])
+    assert result.exit_code == 0, result.output
+    sheet = np.asarray(Image.open(pages / "sheet.png").convert("RGB"))
+    scale = 900 / PAGE_H
+    assert sheet.shape[0] == 2 * (900 + 12) and sheet.shape[1] > PAGE_W * scale
+    # The first quad's right edge is drawn in red at its place on the scaled page.
+    x, y = round(360 * scale), round(54 * scale)
+    near = sheet[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3)
+    assert any(r > 180 and g < 80 and b < 80 for r, g, b in near)
+    missing = CliRunner().invoke(cli, ["crop-sheet", str(pages / "nothing"), "--out", str(pages / "x.png")])
+    assert missing.exit_code == 2 and "no finished crop run" in missing.output
