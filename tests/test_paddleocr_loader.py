@@ -110,12 +110,32 @@ def bench_labels(tmp_path_factory) -> Path:
     return folder / "labels.txt"
 
 
-@pytest.fixture(scope="module", params=[("samples", False), ("samples", True), ("bench", False)],
-                ids=["samples-flat", "samples-grouped", "bench-flat"])
+def crop_labels(tmp_path_factory) -> Path:
+    """`augkit crop` output of three synthetic pages (axis-aligned, rotated and slanted lines, as
+    in tests/test_crop.py): generate's layout, whose train.txt is the input augkit generate takes."""
+    import cv2
+
+    from augkit.crop.run import crop, make_crop_config
+    from test_crop import LINES, box_line, make_page
+
+    folder = tmp_path_factory.mktemp("crop_pages")
+    (folder / "img").mkdir()
+    (folder / "box").mkdir()
+    for n in (1, 2, 3):
+        cv2.imwrite(str(folder / "img" / f"p{n}.jpg"), make_page(n)[0])
+        (folder / "box" / f"p{n}.csv").write_text("\n".join(box_line(q, t) for t, q in LINES) + "\n")
+    config, shards, regions = make_crop_config("sroie", [folder / "box"], folder / "img", folder / "out")
+    crop(config, shards, regions, progress=False)
+    return folder / "out" / "train.txt"
+
+
+@pytest.fixture(scope="module", params=[("samples", False), ("samples", True), ("bench", False), ("crop", False)],
+                ids=["samples-flat", "samples-grouped", "bench-flat", "crop-flat"])
 def generated(request, tmp_path_factory):
     """One augkit run per config: {config name: (config, out)}; lines that do not fit are rejects."""
     source, grouped = request.param
-    labels = sample_labels() if source == "samples" else bench_labels(tmp_path_factory)
+    labels = {"samples": sample_labels, "bench": lambda: bench_labels(tmp_path_factory),
+              "crop": lambda: crop_labels(tmp_path_factory)}[source]()
     runs = {}
     for name in CONFIGS:
         config = load_config(name)
@@ -123,8 +143,10 @@ def generated(request, tmp_path_factory):
         run = make_config(labels, labels.parent, out, n_strong=2, n_weak=1, seed=3, val_fraction=0.25,
                           group_variants=grouped, max_text_length=label_limit(config), **rules(config))
         summary = generate(run, max_error_rate=1.0, progress=False)
-        if source == "bench" and name == "rec_crnn_korean.yml":
+        if source in ("bench", "crop") and name == "rec_crnn_korean.yml":
             continue  # the benchmark crops hold no Hangul: every line is a reject, nothing to load
+        if source == "crop" and name == "rec_crnn_mrz.yml":
+            continue  # the cropped receipt lines hold spaces and punctuation outside the MRZ alphabet
         assert summary["counts"]["images"] > 0
         runs[name] = (config, out)
     return runs
