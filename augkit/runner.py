@@ -84,16 +84,14 @@ def run_shards(config: RunConfig, shards: list[Shard], shard_fn: Callable[[Any, 
         log.info("resuming: %d of %d shards already done%s", len(done), len(shards),
                  f", {removed} temporary file(s) of the interrupted run removed" if removed else "")
 
-    # A shard may excuse some of its rejects from the budget (`excused`: crop's don't-care
-    # regions, deliberate marks rather than bad input); they are still listed in rejects.tsv.
-    rejects = sum(d["rejects"] - d.get("excused", 0) for d in done.values())
+    rejects = sum(_budgeted(d) for d in done.values())
     images = sum(d["images"] for d in done.values())
     reject_budget = max_error_rate * usable_lines
     bar = _progress_bar(lines_todo * units_per_line, progress, unit, desc)
     try:
         for result in distribute(shard_fn, config, todo, backend, workers, address):
             done[result["shard"]] = result
-            rejects += result["rejects"] - result.get("excused", 0)
+            rejects += _budgeted(result)
             images += result["images"]
             bar.update(result["lines"] * units_per_line)
             bar.set_postfix(images=images, rejects=rejects, refresh=False)
@@ -106,11 +104,19 @@ def run_shards(config: RunConfig, shards: list[Shard], shard_fn: Callable[[Any, 
         bar.close()
 
     n_rejects = merge_rejects(out, shards)
+    # rejects.tsv's rows are the count of record; the excused ones among them do not count.
     counted = n_rejects - sum(d.get("excused", 0) for d in done.values())
     if counted > reject_budget:
         raise RunFailed(_too_many_rejects(counted, usable_lines, max_error_rate, out, partial=False))
     label_counts = merge_labels(out, shards, with_val=config.val_fraction > 0)
     return ShardRun(shards, done, label_counts, n_rejects)
+
+
+def _budgeted(marker: dict) -> int:
+    """The rejects of a shard that count against --max-error-rate: all but those it excuses
+    (`excused`: crop's don't-care regions, deliberate marks rather than bad input), which are
+    still listed in rejects.tsv."""
+    return marker["rejects"] - marker.get("excused", 0)
 
 
 def summary_core(config: RunConfig, run: ShardRun, wall: float, workers: int, backend: str,

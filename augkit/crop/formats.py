@@ -2,7 +2,7 @@
 
 Each format becomes the same thing: pages, each naming its page image (relative to `--images`)
 and holding regions (points and text) or per-region rejects with their reason. Parsing never
-raises for bad input: a malformed line is a `RegionReject`, a malformed page a `PageReject`.
+raises for bad input: a malformed region, or a whole malformed paddle-det line, is a `RegionReject`.
 
 - `paddle-det`: one page per line, `path<TAB>[{"transcription": ..., "points": [[x, y], ...]}]`
   (PPOCRLabel's Label.txt); the path is relative to `--images`.

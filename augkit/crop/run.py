@@ -18,6 +18,7 @@ from augkit.crop.config import CropConfig, file_identity, find_label_files
 from augkit.crop.formats import Page, page_image_for, parse_paddle_det_line, read_box_page
 from augkit.crop.worker import CropShard, crop_shard
 from augkit.errors import UserError
+from augkit.plan import plan_items
 from augkit.reader import Reject, decode_line, iter_lines
 from augkit.runner import RUN_MANIFEST, ShardRun, check_execution, finished_run, run_shards, summary_core
 from augkit.writer import atomic_write_json
@@ -52,8 +53,7 @@ def _plan_pages(fmt: str, files: list[Path], images: Path, shard_size: int) -> t
         page = read_box_page(path, page_image_for(path, fmt, images))
         regions += len(page.regions)
         slots = max([slots] + [r.number for r in page.regions])
-    shards = [CropShard(i, 0, first, min(shard_size, len(files) - first + 1), file=first - 1, file_line=0)
-              for i, first in enumerate(range(1, len(files) + 1, shard_size))]
+    shards = [CropShard(s.index, s.start_byte, s.start_line, s.n_lines) for s in plan_items(len(files), shard_size)]
     return shards, slots, regions
 
 

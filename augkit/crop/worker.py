@@ -31,7 +31,7 @@ _PAGE_REASONS = {"missing image": "missing page image", "undecodable image": "un
 class CropShard(Shard):
     """Pages start_line .. start_line + n_lines - 1. For a paddle-det label file, they are the
     lines from `file_line` on (at `start_byte`) of annotation file `file`; for per-page formats
-    page p is annotation file p - 1."""
+    page p is annotation file p - 1 (and `file`, `file_line` are unused)."""
 
     file: int = 0
     file_line: int = 1
