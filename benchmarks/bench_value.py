@@ -55,7 +55,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -109,8 +109,6 @@ class Arm:
     data_dir: Path
     lines: list[str]
     rec_aug: bool
-    images: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def log(message: str) -> None:
@@ -196,8 +194,6 @@ STAGES = ("cylindrical_warp", "rotate", "brightness_contrast", "gaussian_noise",
 def recipe_files(study: Study, work: Path, drop: str | None = None, only: str | None = None) -> tuple[str, str]:
     """The study's strong and weak recipes, written as YAML, less the stage `drop` or with the stage
     `only` alone (for the ablation and the per-stage readability check)."""
-    from augkit.recipe import load_recipe  # noqa: F401 - validates the names below when generate reads them
-
     if drop is None and only is None:
         return study.recipe_strong, study.recipe_weak
     folder = work / "recipes"
@@ -309,8 +305,7 @@ def train_arm(study: Study, arm: Arm, work: Path, paddleocr: Path, crops: Path, 
     result = {"arm": arm.name, "study": study.key(), "what": what,
               "rec_aug": arm.rec_aug, "training_lines": len(arm.lines), "distinct_images": len(set(arm.lines)),
               "steps": curve[-1][0] if curve else None, "train_seconds": round(train_seconds, 1),
-              "loss_curve": curve, "onnx": str(onnx_model), "eval": str(eval_dir), "commands": commands,
-              "notes": arm.notes}
+              "loss_curve": curve, "onnx": str(onnx_model), "eval": str(eval_dir), "commands": commands}
     result_file.write_text(json.dumps(result, indent=1), encoding="utf-8")
     _export(result, export)
     log(f"arm {arm.name}: done in {train_seconds / 60:.1f} min of training")
