@@ -28,8 +28,8 @@ def _input_options(fn):
 def _variant_options(fn):
     """--strong/--weak and their recipes, and --seed."""
     fn = click.option("--seed", type=int, default=0, show_default=True, help="Run seed; same seed, same bytes.")(fn)
-    fn = click.option("--recipe-weak", default="weak", show_default=True, help="Weak recipe: built-in name or YAML file.")(fn)
-    fn = click.option("--recipe-strong", default="strong", show_default=True, help="Strong recipe: built-in name or YAML file.")(fn)
+    fn = click.option("--recipe-weak", default="weak", show_default=True, help="Weak recipe: weak, original (the original procedure's) or a YAML file.")(fn)
+    fn = click.option("--recipe-strong", default="strong", show_default=True, help="Strong recipe: strong, original (the original procedure's) or a YAML file.")(fn)
     fn = click.option("--weak", "n_weak", type=click.IntRange(min=0), default=3, show_default=True, help="Weak variants per source.")(fn)
     fn = click.option("--strong", "n_strong", type=click.IntRange(min=0), default=7, show_default=True, help="Strong variants per source.")(fn)
     return fn
@@ -70,7 +70,7 @@ def _resolve_input(input_: Path | None, data_dir: Path | None) -> tuple[Path, Pa
 def _plan(n_strong: int, n_weak: int, recipe_strong: str, recipe_weak: str):
     from augkit.recipe import VariantPlan, load_recipe
 
-    return VariantPlan(load_recipe(recipe_strong), load_recipe(recipe_weak), n_strong, n_weak)
+    return VariantPlan(load_recipe(recipe_strong, "strong"), load_recipe(recipe_weak, "weak"), n_strong, n_weak)
 
 
 def _echo_run_summary(summary: dict, out: Path, what: str) -> None:

@@ -32,8 +32,8 @@ def make_config(label_file: Path, data_root: Path, out: Path, recipe_strong: str
         raise UserError(f"label file {label_file} does not exist; pass --input a PaddleOCR label file (path<TAB>label)")
     if not Path(data_root).is_dir():
         raise UserError(f"data dir {data_root} is not a folder; pass --data-dir the folder image paths are relative to")
-    strong, _ = load_recipe_data(recipe_strong)
-    weak, _ = load_recipe_data(recipe_weak)
+    strong, _ = load_recipe_data(recipe_strong, "strong")
+    weak, _ = load_recipe_data(recipe_weak, "weak")
     return GenerateConfig(label_file=str(label_file.resolve()), data_root=str(Path(data_root).resolve()),
                           out=str(Path(out).resolve()), recipe_strong=strong, recipe_weak=weak,
                           charset=tuple(sorted(charset)) if charset is not None else None,

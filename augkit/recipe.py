@@ -22,7 +22,8 @@ from augkit.errors import UserError
 from augkit.seeding import WORDS_PER_STEP, StepDraws, variant_words
 from augkit.stages import STAGES, Stage, StageOptionError, VariantContext
 
-BUILTIN = ("strong", "weak")
+BUILTIN = ("strong", "weak", "original")
+ROLES = ("strong", "weak")
 STEP_KEYS = ("stage", "albumentations", "p", "variants")
 
 
@@ -58,6 +59,8 @@ class Recipe:
         and adding a step never changes the draws of another.
         """
         applied = []
+        # Relative lengths are fractions of the source crop's height, whatever later steps do to the canvas.
+        ctx = VariantContext(ctx.variant, ctx.index, image.shape[0])
         words = variant_words(seed, line, ctx.variant, len(self.steps))
         later = ctx.index != 0
         owned = False  # whether `image` is this walk's own (made by an earlier step), not the caller's
@@ -90,21 +93,39 @@ class Recipe:
         return {"name": self.name, "steps": [s.describe() for s in self.steps]}
 
 
-def load_recipe(spec: str | Path) -> Recipe:
-    """Load a built-in recipe by name (`strong`, `weak`) or a recipe YAML file by path."""
-    data, where = load_recipe_data(spec)
+def load_recipe(spec: str | Path, role: str = "strong") -> Recipe:
+    """Load a built-in recipe by name or a recipe YAML file by path.
+
+    Built-ins: `strong`, `weak`, and `original`, the original procedure's recipe for `role`
+    (`original-strong` and `original-weak` name either one directly).
+    """
+    data, where = load_recipe_data(spec, role)
     return parse_recipe(data, where)
 
 
-def load_recipe_data(spec: str | Path) -> tuple[dict[str, Any], str]:
+def builtin_name(spec: str | Path, role: str = "strong") -> str | None:
+    """The file stem of the built-in recipe `spec` names for `role`, or None when it names none."""
+    spec = str(spec)
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    if spec == "original":
+        return f"original-{role}"
+    if spec in ROLES or spec in ("original-strong", "original-weak"):
+        return spec
+    return None
+
+
+def load_recipe_data(spec: str | Path, role: str = "strong") -> tuple[dict[str, Any], str]:
     """The validated plain data of a recipe (what workers rebuild it from) and where it came from."""
-    if str(spec) in BUILTIN:
-        text = resources.files("augkit").joinpath("recipes", f"{spec}.yaml").read_text(encoding="utf-8")
-        where = f"built-in recipe {spec!r}"
+    name = builtin_name(spec, role)
+    if name is not None:
+        text = resources.files("augkit").joinpath("recipes", f"{name}.yaml").read_text(encoding="utf-8")
+        where = f"built-in recipe {name!r}"
     else:
         path = Path(spec)
         if not path.is_file():
-            raise RecipeError(f"recipe {spec!r} is neither a built-in ({', '.join(BUILTIN)}) nor a file")
+            raise RecipeError(f"recipe {spec!r} is neither a built-in ({', '.join(BUILTIN)}, original-strong, "
+                              "original-weak) nor a file")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -117,7 +138,7 @@ def load_recipe_data(spec: str | Path) -> tuple[dict[str, Any], str]:
     if isinstance(data, list):
         data = {"steps": data}
     if isinstance(data, dict):
-        data = {"name": Path(str(spec)).stem, **data}
+        data = {"name": name or Path(str(spec)).stem, **data}
     parse_recipe(data, where)  # validate now, at the edge
     return data, where
 

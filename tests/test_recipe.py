@@ -27,8 +27,11 @@ ORDER = ["cylindrical_warp", "rotate", "brightness_contrast", "gaussian_noise", 
 
 
 @pytest.mark.parametrize("name", ["strong", "weak"])
-def test_builtin_recipes_hold_the_spec_values(name):
-    recipe = load_recipe(name)
+def test_original_recipes_hold_the_spec_values(name):
+    """`--recipe-strong original` / `--recipe-weak original`: the original procedure's values."""
+    recipe = load_recipe("original", name)
+    assert recipe.name == f"original-{name}"
+    assert load_recipe(f"original-{name}").describe() == recipe.describe()
     assert [s.stage.name for s in recipe.steps] == ORDER
     assert [s.p for s in recipe.steps] == SPEC_P[name]
     assert [s.first_only for s in recipe.steps] == [True] + [False] * 6
@@ -72,7 +75,7 @@ def test_warp_only_on_the_recipes_first_variant():
 def test_stages_draw_independently():
     """Across many items, each stage's coin flip and parameters are independent of the others."""
     recipe = load_recipe("strong")
-    image = np.full((8, 40, 3), 128, np.uint8)
+    image = np.full((48, 40, 3), 128, np.uint8)  # the reference height: pixelate's scale varies
     rows = []
     for line in range(1500):
         _, applied = recipe.apply(image, 11, line, VariantContext(2, 1))

@@ -7,6 +7,7 @@ be explained by, and replayed from, the parameters recorded in the manifest.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,11 +23,14 @@ class StageOptionError(ValueError):
 
 @dataclass(frozen=True)
 class VariantContext:
-    """Where a variant stands: its number among all variants of the source (1-based)
-    and its index within the recipe that makes it (0 for the recipe's first)."""
+    """Where a variant stands: its number among all variants of the source (1-based), its
+    index within the recipe that makes it (0 for the recipe's first), and the height of the
+    source crop it is made from (what relative lengths are fractions of; set by the recipe,
+    since an earlier step such as rotation may have grown the canvas)."""
 
     variant: int
     index: int
+    height: int | None = None
 
 
 class Stage(ABC):
@@ -60,6 +64,8 @@ class Stage(ABC):
 
 
 def _jsonable(value: Any) -> Any:
+    if hasattr(value, "as_option"):
+        return value.as_option()
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, np.generic):
@@ -87,3 +93,50 @@ def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     numpy's `Generator.uniform` defines it (the same double), without its array machinery."""
     lo, hi = bounds
     return lo + (hi - lo) * float(rng.random())
+
+
+# ---------------------------------------------------------------- lengths that follow the text's size
+
+REFERENCE_HEIGHT = 48
+"""The crop height at which a relative length equals the original procedure's absolute one.
+
+The passport-field crops the original procedure was written for are 48 pixels high (MRZ lines and
+BZ fields), and 48 is also the input height of the PP-OCRv3/v4 recognisers, which resize every
+crop to it: so a length of f * H at any crop height H is what f * 48 pixels is at the height the
+model sees. A 7-pixel blur is 7/48 = 0.146 of the height."""
+
+
+@dataclass(frozen=True)
+class OfHeight:
+    """A length given as a fraction of the crop's height: `{of_height: [low, high]}` in a recipe."""
+
+    low: float
+    high: float
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...], ctx: VariantContext) -> tuple[float, float]:
+        """(fraction, pixels): a fraction drawn from [low, high] and its length in pixels, of
+        the source crop's height (`ctx.height`; the image's own where no source is known)."""
+        fraction = uniform(rng, (self.low, self.high))
+        return fraction, fraction * (ctx.height if ctx.height is not None else shape[0])
+
+    def as_option(self) -> dict:
+        return {"of_height": [self.low, self.high]}
+
+
+def of_height(name: str, value: Any, low: float | None = 0.0, high: float | None = None) -> OfHeight | None:
+    """`value` as an OfHeight when it is written `{of_height: x}` or `{of_height: [lo, hi]}`,
+    None when it is a plain (absolute) value; anything else in a mapping is an error."""
+    if isinstance(value, OfHeight):
+        return value
+    if not isinstance(value, dict):
+        return None
+    if set(value) != {"of_height"}:
+        raise StageOptionError(f"{name}: a mapping must be {{of_height: [low, high]}} (a fraction of the crop's "
+                               f"height), got {value!r}")
+    lo, hi = float_range(f"{name}.of_height", value["of_height"], low, high)
+    return OfHeight(lo, hi)
+
+
+def odd_at_least_one(pixels: float) -> int:
+    """The odd integer nearest `pixels` (1 at least): a kernel size for a length."""
+    return max(1, 2 * math.floor(pixels / 2.0) + 1)

@@ -8,33 +8,50 @@ from functools import lru_cache
 import numpy as np
 
 from augkit.kernels import bgr, filter_taps, pixelate, quantise_kernel, quantise_kernels
-from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
+from augkit.stages.base import (Params, Stage, StageOptionError, VariantContext, float_range, odd_at_least_one,
+                                of_height, uniform)
 
 
 class MotionBlur(Stage):
-    """Convolve with a straight line kernel of a size drawn from `kernels` at a random angle
-    (weights in units of 1/256, replicated border)."""
+    """Convolve with a straight line kernel at a random angle (weights in units of 1/256,
+    replicated border).
+
+    `kernels` is a list of odd sizes in pixels, one drawn per image, or `{of_height: [lo, hi]}`:
+    a line length drawn as that fraction of the crop's height, rounded to the nearest odd size
+    (1, no blur, for a short crop), so the blur smears the same share of a glyph at every size.
+    """
 
     name = "motion_blur"
     returns_new_image = True
 
     def __init__(self, kernels=(5, 7)):
+        relative = of_height("kernels", kernels, 0.0, 1.0)
+        if relative is not None:
+            self.kernels = relative
+            return
         if isinstance(kernels, int) and not isinstance(kernels, bool):
             kernels = [kernels]
         if (not isinstance(kernels, (list, tuple)) or not kernels
                 or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 3 and k % 2 for k in kernels)):
-            raise StageOptionError(f"kernels must be a list of odd sizes >= 3, got {kernels!r}")
+            raise StageOptionError(f"kernels must be a list of odd sizes >= 3 or {{of_height: [low, high]}}, "
+                                   f"got {kernels!r}")
         self.kernels = tuple(kernels)
 
     def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
         # Angles on a 0.1-degree grid: far finer than a 7-pixel line can show, and few enough
         # distinct kernels that each is built once per process.
-        return {"kernel": int(self.kernels[int(rng.integers(len(self.kernels)))]),
-                "angle": round(uniform(rng, (0.0, 180.0)), 1)}
+        if isinstance(self.kernels, tuple):
+            return {"kernel": int(self.kernels[int(rng.integers(len(self.kernels)))]),
+                    "angle": round(uniform(rng, (0.0, 180.0)), 1)}
+        fraction, pixels = self.kernels.draw(rng, shape, ctx)
+        return {"kernel": odd_at_least_one(pixels), "angle": round(uniform(rng, (0.0, 180.0)), 1),
+                "of_height": round(fraction, 6)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         # The kernel's weights in units of 1/256 (filter_taps), replicated border.
         size = params["kernel"]
+        if size == 1:
+            return bgr(image).copy()
         return filter_taps(bgr(image), line_taps(size, params["angle"]), size // 2)
 
 
@@ -101,18 +118,41 @@ def _line_kernels(size: int, radians: np.ndarray) -> np.ndarray:
 class Pixelate(Stage):
     """Shrink to (max(1, floor(w*s)), max(1, floor(h*s))) bilinearly, enlarge back with nearest
     (each pixel takes the small pixel its centre falls in); positions of the shrink to 1/128
-    pixel (`augkit.kernels.pixelate`)."""
+    pixel (`augkit.kernels.pixelate`).
+
+    `scale` draws s directly (a share of each side: a 20-pixel crop at 0.3 keeps 6 rows, a
+    128-pixel one 38). `cell` draws the side of one coarse pixel instead, `{of_height: [lo, hi]}`
+    of the crop's height, and s = min(1, 1 / (cell * h)): every crop keeps the same number of
+    rows of text, whatever its size. Give one of the two.
+    """
 
     name = "pixelate"
     returns_new_image = True
 
-    def __init__(self, scale=(0.3, 1.0)):
-        self.scale = float_range("scale", scale, 0.0, 1.0)
+    def __init__(self, scale=None, cell=None):
+        if scale is not None and cell is not None:
+            raise StageOptionError("give pixelate either scale or cell, not both")
+        if cell is not None:
+            self.cell = of_height("cell", cell, 0.0, 1.0)
+            if self.cell is None:
+                raise StageOptionError(f"cell must be {{of_height: [low, high]}}, got {cell!r}")
+            if self.cell.low <= 0:
+                raise StageOptionError(f"cell must be above 0, got {self.cell.as_option()}")
+            self.scale = None
+            return
+        self.scale = float_range("scale", (0.3, 1.0) if scale is None else scale, 0.0, 1.0)
         if self.scale[0] <= 0:
             raise StageOptionError(f"scale must be above 0, got {list(self.scale)}")
+        self.cell = None
+
+    def options(self):
+        return {"scale": list(self.scale)} if self.cell is None else {"cell": self.cell.as_option()}
 
     def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
-        return {"scale": uniform(rng, self.scale)}
+        if self.cell is None:
+            return {"scale": uniform(rng, self.scale)}
+        fraction, pixels = self.cell.draw(rng, shape, ctx)
+        return {"scale": min(1.0, 1.0 / pixels), "of_height": round(fraction, 6)}
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         image = bgr(image)

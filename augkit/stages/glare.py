@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 
 from augkit import kernels
-from augkit.stages.base import Params, Stage, StageOptionError, VariantContext, float_range, uniform
+from augkit.stages.base import (OfHeight, Params, Stage, StageOptionError, VariantContext, float_range,
+                                odd_at_least_one, of_height, uniform)
 
 
 class SectionedGlare(Stage):
@@ -16,6 +17,9 @@ class SectionedGlare(Stage):
 
     Section s = (variant - 1) mod (columns * rows): row s // columns, column s % columns, so
     ten consecutive variants visit every section once, whatever the strong/weak split.
+
+    `kernel` is the blur's odd size in pixels, or `{of_height: x}`: x times the crop's height,
+    rounded to the nearest odd size, so the patch has the same soft edge at every crop size.
     """
 
     name = "sectioned_glare"
@@ -26,14 +30,22 @@ class SectionedGlare(Stage):
         if not (isinstance(grid, (list, tuple)) and len(grid) == 2
                 and all(isinstance(g, int) and not isinstance(g, bool) and g >= 1 for g in grid)):
             raise StageOptionError(f"grid must be [columns, rows] of positive integers, got {grid!r}")
-        if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-            raise StageOptionError(f"kernel must be an odd positive integer, got {kernel!r}")
+        relative = of_height("kernel", kernel)
+        if relative is None and (isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1
+                                 or kernel % 2 == 0):
+            raise StageOptionError(f"kernel must be an odd positive integer or {{of_height: x}}, got {kernel!r}")
+        if relative is not None:
+            kernel = relative
         self.grid = tuple(grid)
         self.kernel = kernel
 
     def sample(self, rng: np.random.Generator, shape, ctx: VariantContext) -> Params:
         columns, rows = self.grid
-        return {"section": (ctx.variant - 1) % (columns * rows), "alpha": uniform(rng, self.alpha)}
+        params = {"section": (ctx.variant - 1) % (columns * rows), "alpha": uniform(rng, self.alpha)}
+        if isinstance(self.kernel, OfHeight):
+            fraction, pixels = self.kernel.draw(rng, shape, ctx)
+            params["kernel"] = odd_at_least_one(pixels)
+        return params
 
     def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
         return self._add(kernels.bgr(image), params, in_place=False)
@@ -44,7 +56,9 @@ class SectionedGlare(Stage):
 
     def _add(self, image: np.ndarray, params: Params, in_place: bool) -> np.ndarray:
         h, w = image.shape[:2]
-        rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, self.kernel)
+        # A relative kernel is resolved per image when sampled; older records carry none.
+        kernel = params.get("kernel", self.kernel)
+        rows, x0, cols3 = _kernel_profiles(h, w, params["section"], self.grid, kernel)
         # weight = rint(rows[y] * cols[x] * alpha) in float32, added saturating (augkit.kernels.add_glare)
         return kernels.add_glare(image, rows, cols3, x0, params["alpha"], out=image if in_place else None)
 
