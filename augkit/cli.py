@@ -423,6 +423,86 @@ def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, 
     click.echo(f"wrote {out}/predictions.jsonl, metrics.json, rejects.tsv and report.html")
 
 
+def _heights(value: str | None) -> tuple[int, ...]:
+    if not value:
+        return ()
+    try:
+        heights = tuple(int(x) for x in value.split(","))
+    except ValueError:
+        raise UserError(f"--heights takes comma-separated pixel heights such as 16,32,64,128, got {value!r}") from None
+    return heights
+
+
+@cli.command("audit")
+@click.option("--model", type=click.Path(path_type=Path), required=True,
+              help="Reference recognition model (.onnx or TensorRT engine), e.g. PP-OCRv4 English.")
+@click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None,
+              help="The model's character dictionary [default: the one stored in the ONNX model, if any].")
+@click.option("--space/--no-space", default=None,
+              help="Whether the model has a space class [default: whichever matches its class count].")
+@_input_options
+@_variant_options
+@click.option("--count", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Crops to audit: a seeded choice spread over the label file.")
+@click.option("--all", "all_lines", is_flag=True, help="Audit every line (overrides --count).")
+@click.option("--heights", default=None,
+              help="Resample every crop to each of these heights first, e.g. 16,24,32,48,64,96,128 "
+                   "[default: each crop at its own height].")
+@click.option("--height", type=click.IntRange(min=1), default=48, show_default=True, help="Model input height.")
+@click.option("--width", "widths", type=click.IntRange(min=1), multiple=True,
+              help="Model input width; repeat for width buckets [default: the model's fixed width, else 320].")
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--backend", type=click.Choice(["auto", "onnxruntime", "tensorrt"]), default="auto", show_default=True)
+@click.option("--ignore-space", is_flag=True, help="Score with spaces removed.")
+@click.option("--ignore-case", is_flag=True, help="Score case-insensitively.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG quality the variants are encoded at, as generate writes them.")
+@click.option("--generated", type=click.Path(path_type=Path), default=None,
+              help="Instead: check this finished generate output, variant by variant (with --min-readability).")
+@click.option("--min-readability", type=click.FloatRange(0, 1), default=None,
+              help="With --generated: list variants read below this 1 - CER whose source is read exactly.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Audit folder to write.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def audit_command(model, dict_file, space, input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak,
+                  seed, count, all_lines, heights, height, widths, batch, backend, ignore_space, ignore_case,
+                  jpeg_quality, generated, min_readability, out, quiet):
+    """Score a reference model on the clean crops, each recipe step alone and each variant: which
+    settings erase the text, per crop height (audit.json, records.jsonl, report.html in --out)."""
+    from augkit.eval.normalise import Normalisation
+
+    if generated is not None:
+        if min_readability is None:
+            raise UserError("--generated needs --min-readability R (list variants read below 1 - CER = R)")
+        from augkit.audit.check import check_generated
+        from augkit.eval.recognizer import Recognizer
+
+        with Recognizer(model, dict_file=dict_file, space=space, height=height, widths=tuple(widths), batch=batch,
+                        backend=backend) as reader:
+            counts = check_generated(generated, reader, min_readability, out,
+                                     Normalisation(ignore_space=ignore_space, ignore_case=ignore_case),
+                                     limit=None if all_lines else count)
+        click.echo(f"{counts['unreadable']:,} of {counts['variants']:,} variants read below {min_readability} "
+                   f"although their source is read ({counts['source_read']:,} of {counts['sources']:,} sources read); "
+                   f"listed in {out}/unreadable.tsv, nothing removed")
+        return
+    if min_readability is not None:
+        raise UserError("--min-readability checks a generated set: pass --generated ROOT with it")
+    from augkit.audit import AuditConfig, audit
+
+    label_file, root = _resolve_input(input_, data_dir)
+    config = AuditConfig(model=model, labels=label_file, data_dir=root, out=out, dict_file=dict_file, space=space,
+                         recipe_strong=recipe_strong, recipe_weak=recipe_weak, n_strong=n_strong, n_weak=n_weak,
+                         seed=seed, count=None if all_lines else count, heights=_heights(heights), height=height,
+                         widths=tuple(widths), batch=batch, backend=backend, ignore_case=ignore_case,
+                         ignore_space=ignore_space, jpeg_quality=jpeg_quality, delimiter=delimiter)
+    document = audit(config, progress=not quiet)
+    from augkit.audit.run import format_summary
+
+    click.echo(format_summary(document))
+    click.echo(f"wrote {out}/audit.json, records.jsonl, rejects.tsv and report.html")
+
+
 @cli.command("build-engine")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--height", type=click.IntRange(min=1), default=48, show_default=True)
