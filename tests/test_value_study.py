@@ -39,9 +39,19 @@ def test_quick_value_study(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads((work / "results.json").read_text())
-    assert list(results["arms"]) == ["A", "B", "C"]
+    # The shared warm start (trained on augkit synth's BZ fields) comes first, then the arms, each from it.
+    assert list(results["arms"]) == ["base", "A", "B", "C"]
+    base = results["arms"]["base"]
+    assert base["steps"] == 20 and base["warm_start"] is None
+    assert all(results["arms"][a]["warm_start"].endswith("arms/base/model/latest") for a in "ABC")
+    base_list = (work / "arms" / "base" / "train_list.txt").read_text().splitlines()
+    assert len(base_list) == 20 * 16 and all(x.startswith("images_") for x in base_list)
+    assert (work / "synth_base" / "augkit_run.json").is_file()
+    assert "pretrained_model" in (work / "arms" / "A" / "run.yml").read_text()
     assert results["data"]["heldout"]["crops"] == 400
     for name, arm in results["arms"].items():
+        if name == "base":
+            continue
         # The table's figures are augkit eval's, recomputed from the arm's predictions.jsonl.
         metrics = recompute(arm["eval"])
         assert metrics["n"] == 400
@@ -57,4 +67,4 @@ def test_quick_value_study(tmp_path):
     assert len({x.split("\t")[0].rsplit("_", 1)[1] for x in c_list}) > 3  # several variant numbers
     # A re-run retrains nothing.
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and again.stdout.count("not retrained") == 3
+    assert again.returncode == 0 and again.stdout.count("not retrained") == 4

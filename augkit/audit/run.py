@@ -247,23 +247,29 @@ def _bucket_key(name: str) -> int:
 
 
 def parameter_buckets(params: dict[str, list[tuple[str, float, bool]]]) -> dict[str, list[dict]]:
-    """Per stage condition and drawn parameter: accuracy in PARAM_BUCKETS equal-count buckets of its value."""
+    """Per stage condition and drawn parameter: accuracy in up to PARAM_BUCKETS buckets of its value.
+
+    Bucket edges are the value's terciles, and equal values always share a bucket (a parameter
+    with a few distinct values, such as a kernel size, gets one bucket per value or fewer), so a
+    bucket never splits ties by their outcome."""
     out: dict[str, list[dict]] = {}
     for cond, values in params.items():
         by_key: dict[str, list[tuple[float, bool]]] = {}
         for key, value, ok in values:
             by_key.setdefault(key, []).append((value, ok))
         for key, pairs in by_key.items():
-            pairs.sort()
-            if pairs[0][0] == pairs[-1][0]:
-                continue  # a fixed value (an absolute kernel, say) has no buckets
-            size = len(pairs)
-            for i in range(PARAM_BUCKETS):
-                part = pairs[i * size // PARAM_BUCKETS:(i + 1) * size // PARAM_BUCKETS]
-                if part:
-                    out.setdefault(cond, []).append({
-                        "param": key, "low": round(part[0][0], 4), "high": round(part[-1][0], 4), "n": len(part),
-                        "accuracy": round(sum(ok for _, ok in part) / len(part), 4)})
+            ordered = sorted(v for v, _ in pairs)
+            if ordered[0] == ordered[-1]:
+                continue  # a fixed value has no buckets
+            edges = sorted({ordered[min(len(ordered) - 1, (i * len(ordered)) // PARAM_BUCKETS)]
+                            for i in range(1, PARAM_BUCKETS)})
+            groups: dict[int, list[tuple[float, bool]]] = {}
+            for value, ok in pairs:
+                groups.setdefault(sum(value >= e for e in edges), []).append((value, ok))
+            for _, part in sorted(groups.items()):
+                out.setdefault(cond, []).append({
+                    "param": key, "low": round(min(v for v, _ in part), 4), "high": round(max(v for v, _ in part), 4),
+                    "n": len(part), "accuracy": round(sum(ok for _, ok in part) / len(part), 4)})
     return out
 
 
