@@ -37,9 +37,9 @@ PaddlePaddle's CPU training of the bundled CRNN (MobileNetV3 small x0.5, BiLSTM,
 runs about 25 samples/s on one core whatever the batch size (half of its time is the depthwise
 convolutions' backward pass; a ResNet-18 backbone ran 3.6 samples/s, MobileNetV3 large 15), and
 two trainings on one core each run nearly as fast as one on two cores, so arms train two at a
-time. A base of 1,000 steps on both cores (about 6 minutes) and six arms of 2,200 steps of 16
-(35,200 samples, about 24 minutes each) fill the budget (the first run, from scratch, gave six
-arms 2,400 steps): at
+time. A base of 1,500 steps at a constant rate (about 18 minutes on one core, while the other
+generates the augmented arms' images) and six arms of 2,000 steps of 16 (32,000 samples, about
+22 minutes each) fill the budget (the first run, from scratch, gave six arms 2,400 steps): at
 the same samples per second, batch 16 gives twice the optimizer steps of batch 32, and steps are
 what a CTC model from scratch needs to leave its all-blank plateau (at batch 32 the loss was
 still on it after 700 steps; learning rates of 0.003 and 0.006 did not shorten it). CRNN at
@@ -104,7 +104,7 @@ class Study:
     arms: tuple[str, ...] = ("A", "B", "C", "A10", "B10", "C10")
     recipe_strong: str = "strong"
     recipe_weak: str = "weak"
-    warm_start: int = 1000               # steps of the shared base model (0: every arm from scratch)
+    warm_start: int = 1500               # steps of the shared base model (0: every arm from scratch)
 
     def key(self) -> str:
         return _digest(asdict(self))
@@ -118,7 +118,7 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-FULL = Study(steps=2200)
+FULL = Study(steps=2000)
 QUICK = Study(pool_pages=24, heldout_limit=400, steps=40, batch=16, arms=("A", "B", "C"), warm_start=20)
 
 
@@ -204,14 +204,15 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 def generate(pool: Path, crops: Path, out: Path, study: Study, work: Path, commands: list[str],
-             recipes: tuple[str, str] | None = None, n_strong: int | None = None, n_weak: int | None = None) -> Path:
+             recipes: tuple[str, str] | None = None, n_strong: int | None = None, n_weak: int | None = None,
+             workers: int = 2) -> Path:
     strong, weak = recipes or (study.recipe_strong, study.recipe_weak)
     n_strong = study.n_strong if n_strong is None else n_strong
     n_weak = study.n_weak if n_weak is None else n_weak
     run(augkit_cmd("generate", "--input", str(pool), "--data-dir", str(crops), "--out", str(out),
                    "--strong", str(n_strong), "--weak", str(n_weak), "--seed", str(study.seed),
                    "--recipe-strong", strong, "--recipe-weak", weak,
-                   "--dict", str(EN_DICT), "--workers", "2", "--quiet"), work / f"generate_{out.name}.log",
+                   "--dict", str(EN_DICT), "--workers", str(workers), "--quiet"), work / f"generate_{out.name}.log",
         commands=commands)
     return out
 
@@ -219,7 +220,7 @@ def generate(pool: Path, crops: Path, out: Path, study: Study, work: Path, comma
 def synth_base_data(work: Path, study: Study, commands: list[str]) -> Path:
     """`augkit synth --kind bz` crops (passport data-page fields: names, dates, numbers, places) at
     the study's height, one per warm-start sample: data no arm trains on, nothing from SROIE."""
-    out = work / "synth_base"
+    out = work / f"synth_base_{study.warm_start * study.batch}"
     run(augkit_cmd("synth", "--kind", "bz", "--count", str(study.warm_start * study.batch), "--height",
                    str(study.height), "--seed", str(study.seed), "--out", str(out), "--workers", "2", "--quiet"),
         work / "synth_base.log", commands=commands)
@@ -301,6 +302,10 @@ def study_config(study: Study, arm: Arm, arm_dir: Path, heldout_small: Path, cro
     if arm.base is not None:
         g["pretrained_model"] = str(arm.base)
     config["Optimizer"]["lr"].update(learning_rate=study.lr, warmup_epoch=study.warmup_fraction)
+    if arm.name == BASE:
+        # The base must leave the plateau, which takes steps at full rate: a cosine over its own
+        # 1,000 steps had decayed before it got there (2026-12-03), so it keeps a constant rate.
+        config["Optimizer"]["lr"] = {"name": "Const", "learning_rate": study.lr, "warmup_epoch": study.warmup_fraction}
     config["Train"]["loader"].update(batch_size_per_card=study.batch, shuffle=False, drop_last=True, num_workers=0)
     config["Eval"]["loader"].update(num_workers=0, batch_size_per_card=study.batch)
     run_yml = arm_dir / "run.yml"
@@ -558,17 +563,20 @@ def main(argv: list[str] | None = None) -> int:
     log(f"data: {data}")
 
     need = study.steps * study.batch
-    base_weights, base_result = None, None
+    base_weights, base_future = None, None
+    background = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     if study.warm_start:
         # One base model, trained once on synthetic fields, that every arm starts from: past CTC's
-        # all-blank plateau, so the arms' steps go into what their own images teach.
+        # all-blank plateau, so the arms' steps go into what their own images teach. It trains on
+        # one core (a second thread gains PaddlePaddle's CPU training almost nothing) while the
+        # other core generates the augmented arms' images.
         synth = synth_base_data(work, study, commands)
         synth_lines = [x for x in (synth / "train.txt").read_text(encoding="utf-8").splitlines()
                        if all(c in EN_CHARS for c in x.split("\t", 1)[1])]
         base_arm = Arm(BASE, synth, training_list(synth_lines, study.warm_start * study.batch, study.seed, BASE),
                        rec_aug=False, data_identity=run_fingerprint(synth))
-        base_result = train_arm(study, base_arm, work, args.paddleocr.resolve(), crops, heldout_file, heldout_small,
-                                None, threads=2)
+        base_future = background.submit(train_arm, study, base_arm, work, args.paddleocr.resolve(), crops,
+                                        heldout_file, heldout_small, None)
         base_weights = work / "arms" / BASE / "model" / "latest"
     gens: dict[str, Path] = {}
     arms = []
@@ -579,13 +587,17 @@ def main(argv: list[str] | None = None) -> int:
             key = ("low" if low_data else "full") + (f"_no_{drop}" if drop else "")
             if key not in gens:
                 gens[key] = generate(source_file, crops, work / f"gen_{key}", study, work, commands,
-                                     recipes=recipe_files(study, work, drop=drop))
+                                     recipes=recipe_files(study, work, drop=drop), workers=1 if base_future else 2)
             gen_lines = (gens[key] / "train.txt").read_text(encoding="utf-8").splitlines()
             arms.append(Arm(name, gens[key], training_list(gen_lines, need, study.seed, name), rec_aug=kind == "D",
-                            data_identity=run_fingerprint(gens[key]), base=base_weights))
+                            data_identity=run_fingerprint(gens[key])))
         else:
             arms.append(Arm(name, crops, training_list(source_lines, need, study.seed, name), rec_aug=kind == "B",
-                            data_identity=run_fingerprint(crops), base=base_weights))
+                            data_identity=run_fingerprint(crops)))
+    base_result = base_future.result() if base_future else None
+    background.shutdown()
+    for arm in arms:
+        arm.base = base_weights
 
     results: dict[str, dict] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool_ex:

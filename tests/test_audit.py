@@ -165,3 +165,18 @@ def test_unreadable_sources_are_recorded_not_lost(crops, tmp_path):
     assert len(rejects) == 2 and {r.split("\t")[1] for r in rejects} == {"img/empty.png", "img/nosuch.png"}
     doc = json.loads((out / "audit.json").read_text(encoding="utf-8"))
     assert doc["clean"]["n"] == 1 and doc["rejects"] == 2
+
+
+def test_parameter_buckets_keep_equal_values_together():
+    """A drawn value with few distinct values (a kernel size) is never split by outcome."""
+    from augkit.audit.run import parameter_buckets
+
+    values = [("blur.kernel", 3.0, i % 2 == 0) for i in range(50)] + [("blur.kernel", 5.0, False)] * 50
+    values += [("blur.kernel", 7.0, True)] * 20
+    buckets = parameter_buckets({"c": values})["c"]
+    # terciles at 3 and 5: 3 alone, then 5 and 7 together; no value is split
+    assert [(b["low"], b["high"], b["n"], b["accuracy"]) for b in buckets] == [
+        (3.0, 3.0, 50, 0.5), (5.0, 7.0, 70, round(20 / 70, 4))]
+    spread = parameter_buckets({"c": [("a", i / 99, i < 33) for i in range(99)]})["c"]
+    assert [b["n"] for b in spread] == [33, 33, 33] and [b["accuracy"] for b in spread] == [1.0, 0.0, 0.0]
+    assert parameter_buckets({"c": [("fixed", 51.0, True)] * 9}) == {}

@@ -46,7 +46,7 @@ def test_quick_value_study(tmp_path):
     assert all(results["arms"][a]["warm_start"].endswith("arms/base/model/latest") for a in "ABC")
     base_list = (work / "arms" / "base" / "train_list.txt").read_text().splitlines()
     assert len(base_list) == 20 * 16 and all(x.startswith("images_") for x in base_list)
-    assert (work / "synth_base" / "augkit_run.json").is_file()
+    assert (work / "synth_base_320" / "augkit_run.json").is_file()
     assert "pretrained_model" in (work / "arms" / "A" / "run.yml").read_text()
     assert results["data"]["heldout"]["crops"] == 400
     for name, arm in results["arms"].items():
