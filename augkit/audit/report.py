@@ -43,19 +43,30 @@ def _conditions_table(doc: dict) -> str:
 
 
 def _targets(doc: dict) -> str:
+    """One row per target, one column per height bucket: what was read against what was needed."""
     judged = [t for t in doc["targets"] if t["status"] != "not judged"]
     failed = [t for t in judged if t["status"] == "fail"]
-    rows = "".join(
-        f'<tr><td class="l">{escape(t["target"])}</td><td>{escape(t["bucket"])}</td><td>{t["n"]}</td>'
-        f'<td>{_pct(t["clean"])}</td><td>{_pct(t["value"])}</td><td>{_pct(t["need"])}</td>'
-        f'<td class="{"pass" if t["status"] == "pass" else "fail" if t["status"] == "fail" else "nj"}">'
-        f'{escape(t["status"])}</td></tr>'
-        for t in sorted(doc["targets"], key=lambda t: (t["status"] != "fail", t["status"] == "not judged")))
+    buckets = doc["buckets"]
+    by_target: dict[str, dict[str, dict]] = {}
+    for t in doc["targets"]:
+        by_target.setdefault(t["target"], {})[t["bucket"]] = t
+    rows = []
+    for target, cells in by_target.items():
+        tds = []
+        for b in buckets:
+            t = cells.get(b)
+            if t is None:
+                tds.append('<td class="nj">–</td>')
+                continue
+            cls = {"pass": "pass", "fail": "fail"}.get(t["status"], "nj")
+            tds.append(f'<td class="{cls}" title="needed {_pct(t["need"])}%, clean {_pct(t["clean"])}%, '
+                       f'{t["n"]} crops">{_pct(t["value"])}<span class="note"> / {_pct(t["need"])}</span></td>')
+        rows.append(f'<tr><td class="l">{escape(target)}</td>{"".join(tds)}</tr>')
+    head = "".join(f"<th>{escape(b)} px</th>" for b in buckets)
     return (f'<p>{len(judged) - len(failed)} of {len(judged)} judged targets met'
-            f'{"" if not failed else f"; {len(failed)} missed (first in the table)"}. Buckets with fewer than '
-            f'20 crops, or where the model reads no clean crop, are not judged.</p>'
-            '<table><tr><th class="l">target</th><th>bucket</th><th>crops</th><th>clean %</th><th>got %</th>'
-            f'<th>needed %</th><th>status</th></tr>{rows}</table>')
+            f'{"" if not failed else f", {len(failed)} missed (red)"}. Each cell: exact % read / % needed. Buckets '
+            f'with fewer than 20 crops, or where the model reads no clean crop, are not judged (grey).</p>'
+            f'<table><tr><th class="l">target</th>{head}</tr>{"".join(rows)}</table>')
 
 
 def _params(doc: dict) -> str:

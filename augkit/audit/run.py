@@ -193,7 +193,9 @@ def audit(config: AuditConfig, progress: bool = False) -> dict:
                     if cond.kind != "clean" and not ok and clean_ok.get((source.line, h)):
                         heap = results.worst.setdefault(cond.name, [])
                         order += 1
-                        if len(heap) < WORST or (cer, -order) > heap[0][:2]:
+                        # one example per source line: the same text at another height says little new
+                        seen = {e["line"] for _, _, e in heap}
+                        if source.line not in seen and (len(heap) < WORST or (cer, -order) > heap[0][:2]):
                             example = {**row, "image": _thumb(shown),
                                        "clean_image": _thumb(clean_image[(source.line, h)])}
                             item = (cer, -order, example)
