@@ -95,17 +95,10 @@ def pick(n: int, count: int | None, seed: int) -> list[int]:
     return sorted(random.Random(f"audit:{seed}").sample(range(n), count))
 
 
-def _thumb(image: np.ndarray, height: int = 40) -> str:
-    import base64
-    import cv2
+def _thumb(image: np.ndarray) -> str:
+    from augkit.eval.examples import image_uri
 
-    from augkit.codec import encode_jpeg
-
-    h, w = image.shape[:2]
-    scale = min(height / h, 900 / w)
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    return "data:image/jpeg;base64," + base64.b64encode(encode_jpeg(small, 88)).decode("ascii")
+    return image_uri(image, 40)
 
 
 def _numeric_params(applied: list[dict]) -> list[tuple[str, float]]:

@@ -43,6 +43,11 @@ def thumbnail_uri(data_dir: Path, rel_path: str, height: int = THUMB_HEIGHT) -> 
         image = decode_image((Path(data_dir) / rel_path).read_bytes())
     except (OSError, SampleRejected):
         return None
+    return image_uri(image, height)
+
+
+def image_uri(image, height: int = THUMB_HEIGHT) -> str:
+    """A BGR image scaled to `height` pixels (and at most THUMB_MAX_WIDTH wide) as a JPEG data URI."""
     h, w = image.shape[:2]
     scale = min(height / h, THUMB_MAX_WIDTH / w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
