@@ -360,7 +360,7 @@ def train_arm(study: Study, arm: Arm, work: Path, paddleocr: Path, crops: Path, 
                    "--batch", "32", "--readers", "1", "--out", str(eval_dir), "--quiet"),
         arm_dir / "eval.log", env={"OMP_NUM_THREADS": "1"}, commands=commands)
     kind, _, drop = parse_arm(arm.name) if arm.name != BASE else ("base", False, None)
-    what = ARM_TEXT.get(kind, "augkit synth --kind text of the pool's texts") + (f", without {drop}" if drop else "")
+    what = ARM_TEXT.get(kind, "the shared start: augkit synth --kind bz fields") + (f", without {drop}" if drop else "")
     result = {"arm": arm.name, "study": study.key(), "key": key, "what": what,
               "warm_start": str(arm.base) if arm.base else None,
               "rec_aug": arm.rec_aug, "training_lines": len(arm.lines), "distinct_images": len(set(arm.lines)),
