@@ -19,15 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from augkit import __version__
-from augkit.audit.conditions import Condition, at_height, conditions, height_bucket
+from augkit.audit.conditions import Condition, at_height, bucket_order, conditions, height_bucket
 from augkit.errors import SampleRejected, UserError
 from augkit.eval.align import distance
-from augkit.eval.load import read_image, read_samples
+from augkit.eval.examples import image_uri
+from augkit.eval.load import data_dir_for, read_image, read_samples
 from augkit.eval.normalise import Normalisation
 from augkit.recipe import VariantPlan, load_recipe
 
 CHUNK = 32           # sources made and read together
 WORST = 8            # examples kept per condition
+THUMB = 40           # their height in the report, pixels
 PARAM_BUCKETS = 3    # equal-count buckets per drawn parameter
 SKIP_PARAMS = {"noise_seed", "section"}  # drawn values that say nothing about strength
 
@@ -95,12 +97,6 @@ def pick(n: int, count: int | None, seed: int) -> list[int]:
     return sorted(random.Random(f"audit:{seed}").sample(range(n), count))
 
 
-def _thumb(image: np.ndarray) -> str:
-    from augkit.eval.examples import image_uri
-
-    return image_uri(image, 40)
-
-
 def _numeric_params(applied: list[dict]) -> list[tuple[str, float]]:
     out = []
     for record in applied:
@@ -117,9 +113,7 @@ def audit(config: AuditConfig, progress: bool = False) -> dict:
     from augkit.reader import Reject
 
     sources, rejects = read_samples(config.labels, config.delimiter)
-    data_dir = Path(config.data_dir) if config.data_dir is not None else Path(config.labels).parent
-    if not data_dir.is_dir():
-        raise UserError(f"data dir {data_dir} is not a folder; pass --data-dir the folder image paths are relative to")
+    data_dir = data_dir_for(config.labels, config.data_dir)
     if not sources:
         raise UserError(f"label file {config.labels} has no usable line ({len(rejects)} unusable)")
     if config.count is not None and config.count < 1:
@@ -189,8 +183,8 @@ def audit(config: AuditConfig, progress: bool = False) -> dict:
                         # one example per source line: the same text at another height says little new
                         seen = {e["line"] for _, _, e in heap}
                         if source.line not in seen and (len(heap) < WORST or (cer, -order) > heap[0][:2]):
-                            example = {**row, "image": _thumb(shown),
-                                       "clean_image": _thumb(clean_image[(source.line, h)])}
+                            example = {**row, "image": image_uri(shown, THUMB),
+                                       "clean_image": image_uri(clean_image[(source.line, h)], THUMB)}
                             item = (cer, -order, example)
                             if len(heap) < WORST:
                                 heapq.heappush(heap, item)
@@ -209,7 +203,7 @@ def audit(config: AuditConfig, progress: bool = False) -> dict:
 def summarise(config: AuditConfig, conds: list[Condition], results: Results, model_info: dict, rejects: list,
               n_sources: int, seconds: float) -> dict:
     clean = results.by_condition.get("clean", Tally()).figures()
-    buckets = sorted({b for _, b in results.by_height}, key=_bucket_key)
+    buckets = sorted({b for _, b in results.by_height}, key=bucket_order)
     rows = []
     for cond in conds:
         figures = results.by_condition.get(cond.name, Tally()).figures()
@@ -233,12 +227,6 @@ def summarise(config: AuditConfig, conds: list[Condition], results: Results, mod
     }
     document["targets"] = judge(document)
     return document
-
-
-def _bucket_key(name: str) -> int:
-    from augkit.audit.conditions import bucket_order
-
-    return bucket_order(name)
 
 
 def parameter_buckets(params: dict[str, list[tuple[str, float, bool]]]) -> dict[str, list[dict]]:

@@ -32,6 +32,14 @@ def read_samples(labels: str | Path, delimiter: str = "tab") -> tuple[list[Sourc
     return sources, rejects
 
 
+def data_dir_for(labels: str | Path, data_dir: str | Path | None) -> Path:
+    """The folder a label file's image paths are relative to: `data_dir`, else the label file's own."""
+    folder = Path(data_dir) if data_dir is not None else Path(labels).parent
+    if not folder.is_dir():
+        raise UserError(f"data dir {folder} is not a folder; pass --data-dir the folder image paths are relative to")
+    return folder
+
+
 def read_image(data_dir: str | Path, rel_path: str) -> np.ndarray:
     """The crop at `rel_path` as PaddleOCR's eval loader decodes it (uint8 BGR, EXIF applied)."""
     data = read_image_bytes(data_dir, rel_path)  # the path the reader checked, as generate reads it

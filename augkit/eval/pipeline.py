@@ -28,7 +28,7 @@ import numpy as np
 from augkit import __version__
 from augkit.errors import SampleRejected, UserError
 from augkit.eval.decode import Classes, check_count, ctc_greedy, ctc_steps, dictionary_entries, make_classes, read_dictionary
-from augkit.eval.load import read_image, read_samples
+from augkit.eval.load import data_dir_for, read_image, read_samples
 from augkit.eval.preprocess import Placement, check_shape, normalised, place
 from augkit.eval.runners import Runner, make_runner
 from augkit.reader import Reject, Source
@@ -232,9 +232,10 @@ def _default_widths(runners: list[Runner]) -> tuple[int, ...]:
     return tuple(sorted(fixed)) or (DEFAULT_WIDTH,)
 
 
-def _dictionary(config: EvalConfig, runners: list[Runner]) -> tuple[list[str], str]:
-    if config.dict_file is not None:
-        return read_dictionary(config.dict_file), f"dictionary {config.dict_file}"
+def _dictionary(dict_file: Path | None, runners: list[Runner]) -> tuple[list[str], str]:
+    """The dictionary entries and where they came from: `dict_file`, else the first model's metadata."""
+    if dict_file is not None:
+        return read_dictionary(dict_file), f"dictionary {dict_file}"
     text = runners[0].dictionary_text()
     if text is None:
         raise UserError(f"{runners[0].describe()} stores no dictionary; pass --dict the model's character file")
@@ -320,9 +321,7 @@ def evaluate(config: EvalConfig, progress: bool = False) -> dict:
     """Score the model(s) on the label file; write predictions.jsonl, rejects.tsv, metrics.json and
     report.html to config.out; return the metrics.json document."""
     sources, rejects = read_samples(config.labels, config.delimiter)
-    data_dir = Path(config.data_dir) if config.data_dir is not None else Path(config.labels).parent
-    if not data_dir.is_dir():
-        raise UserError(f"data dir {data_dir} is not a folder; pass --data-dir the folder image paths are relative to")
+    data_dir = data_dir_for(config.labels, config.data_dir)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
@@ -335,7 +334,7 @@ def evaluate(config: EvalConfig, progress: bool = False) -> dict:
         runners = [stack.enter_context(make_runner(m, config.backend, config.batch)) for m in config.models]
         widths = check_shape(config.height, config.widths) if config.widths else _default_widths(runners)
         assigned = _assign_widths(runners, config.height, widths, config.batch)
-        entries, source = _dictionary(config, runners)
+        entries, source = _dictionary(config.dict_file, runners)
         static = {r.num_classes() for r in runners} - {None}
         classes = make_classes(entries, static.pop() if len(static) == 1 else None, config.space, source)
         shapes = _warm_up(assigned, config.height, config.batch, config.warmup)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from augkit.errors import UserError
-from augkit.eval.decode import Classes, ctc_greedy, dictionary_entries, make_classes, read_dictionary
+from augkit.eval.decode import Classes, ctc_greedy, make_classes
+from augkit.eval.pipeline import _assign_widths, _default_widths, _dictionary, _warm_up
 from augkit.eval.preprocess import check_shape, normalised, place
 from augkit.eval.runners import make_runner
 
@@ -30,23 +30,11 @@ class Recognizer:
         self._stack = ExitStack()
         try:
             self.runner = self._stack.enter_context(make_runner(model, backend, batch))
-            fixed = self.runner.input_range().fixed(3)
-            self.widths = check_shape(height, widths) if widths else ((fixed,) if fixed else (320,))
-            for width in self.widths:
-                reason = self.runner.input_range().refuse((batch, 3, height, width))
-                if reason is not None:
-                    raise UserError(f"{self.runner.describe()} does not take batches of {batch}x3x{height}x{width}: "
-                                    f"{reason}; check --height/--width/--batch against the model")
-            if dict_file is not None:
-                entries, source = read_dictionary(dict_file), f"dictionary {dict_file}"
-            else:
-                text = self.runner.dictionary_text()
-                if text is None:
-                    raise UserError(f"{self.runner.describe()} stores no dictionary; pass --dict the model's "
-                                    "character file")
-                entries, source = dictionary_entries(text), f"the dictionary stored in {self.runner.describe()}"
-            zeros = np.zeros((batch, 3, height, self.widths[0]), np.float32)
-            n_classes = int(self.runner.infer(zeros).shape[2])
+            # the choices `augkit eval` makes, made by its own helpers
+            self.widths = check_shape(height, widths) if widths else _default_widths([self.runner])
+            _assign_widths([self.runner], height, self.widths, batch)
+            entries, source = _dictionary(dict_file, [self.runner])
+            n_classes = _warm_up({self.widths[0]: self.runner}, height, batch, 1)[self.widths[0]][1]
             self.classes: Classes = make_classes(entries, n_classes, space, source)
         except BaseException:
             self._stack.close()
