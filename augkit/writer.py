@@ -171,3 +171,12 @@ class AtomicTextFile:
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+def read_manifest(out: str | Path) -> list[dict]:
+    """Every output's manifest record of a finished run (generate, synth or crop), in shard order."""
+    records = []
+    for part in sorted((Path(out) / "shards").glob("shard_*.jsonl.gz")):
+        with gzip.open(part, "rt", encoding="utf-8") as f:
+            records.extend(json.loads(line) for line in f if line.strip())
+    return records

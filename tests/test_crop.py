@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from augkit.cli import cli
 from augkit.crop.formats import parse_box_line, parse_paddle_det_line, Region, RegionReject
 from augkit.crop.quad import cut_region, order_quad
-from augkit.crop.run import crop, make_crop_config, read_manifest
+from augkit.crop.run import crop, make_crop_config
+from augkit.writer import read_manifest
 from augkit.errors import SampleRejected
 from augkit.split import source_key
 

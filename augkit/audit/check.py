@@ -9,7 +9,6 @@ source the model reads exactly is listed. Sources it cannot read say nothing abo
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from augkit.errors import SampleRejected, UserError
 from augkit.eval.align import distance
 from augkit.eval.load import read_image
 from augkit.eval.normalise import Normalisation
-from augkit.writer import AtomicTextFile, escape_cell
+from augkit.writer import AtomicTextFile, escape_cell, read_manifest
 
 CHUNK = 64
 
@@ -31,10 +30,7 @@ def generated_variants(root: Path) -> tuple[dict, list[dict]]:
     run = json.loads(run_file.read_text(encoding="utf-8"))
     if run.get("status") != "complete":
         raise UserError(f"the generate run in {root} is not complete (status {run.get('status')!r}); resume it first")
-    rows = []
-    for manifest in sorted((root / "shards").glob("shard_*.jsonl.gz")):
-        with gzip.open(manifest, "rt", encoding="utf-8") as f:
-            rows.extend(json.loads(line) for line in f if line.strip())
+    rows = read_manifest(root)
     if not rows:
         raise UserError(f"{root}/shards holds no manifest; is it an augkit generate output?")
     return run, rows

@@ -9,7 +9,6 @@ output root has generate's layout and is resumed the same way.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -125,15 +124,3 @@ def _summary(config: CropConfig, run: ShardRun, wall: float, workers: int, backe
                    "manifest": "shards/shard_NNNNNN.jsonl.gz: per crop, its page image, annotation line, label, "
                                "the points given, the quad used, whether it was clamped or turned, its size"},
     }
-
-
-def read_manifest(out: str | Path) -> list[dict]:
-    """Every crop's manifest record of a finished crop run, in page order."""
-    import gzip
-
-    out = Path(out)
-    records = []
-    for part in sorted((out / "shards").glob("shard_*.jsonl.gz")):
-        with gzip.open(part, "rt", encoding="utf-8") as f:
-            records.extend(json.loads(line) for line in f if line.strip())
-    return records

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 
-from augkit.crop.run import read_manifest
+from augkit.writer import read_manifest
 from augkit.errors import UserError
 
 PAGE_HEIGHT = 900
