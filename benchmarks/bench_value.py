@@ -62,6 +62,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -242,18 +243,19 @@ STAGES = ("cylindrical_warp", "rotate", "brightness_contrast", "gaussian_noise",
           "sectioned_glare")
 
 
-def recipe_files(study: Study, work: Path, drop: str | None = None) -> tuple[str, str]:
-    """The study's strong and weak recipes, as given, or written as YAML less the stage `drop`
-    (for the ablation arms)."""
+def recipe_files(study: Study, work: Path, drop: str | None = None, recipe: str | None = None) -> tuple[str, str]:
+    """The study's strong and weak recipes (or both built-ins named `recipe`, e.g. original), as
+    given, or written as YAML less the stage `drop` (for the ablation arms)."""
     from augkit.recipe import load_recipe_data
 
+    strong, weak = (recipe, recipe) if recipe else (study.recipe_strong, study.recipe_weak)
     if drop is None:
-        return study.recipe_strong, study.recipe_weak
+        return strong, weak
     folder = work / "recipes"
     folder.mkdir(exist_ok=True)
     names = []
-    for role, recipe in (("strong", study.recipe_strong), ("weak", study.recipe_weak)):
-        data, _ = load_recipe_data(recipe, role)
+    for role, name in (("strong", strong), ("weak", weak)):
+        data, _ = load_recipe_data(name, role)
         data = {**data, "name": f"{data['name']}_no_{drop}",
                 "steps": [st for st in data["steps"] if st.get("stage") != drop]}
         target = folder / f"{data['name']}.yaml"
@@ -262,13 +264,45 @@ def recipe_files(study: Study, work: Path, drop: str | None = None) -> tuple[str
     return names[0], names[1]
 
 
-def parse_arm(name: str) -> tuple[str, bool, str | None]:
-    """(kind A-D, low-data, stage left out) of an arm name such as A, C10 or C-motion_blur."""
-    base, _, drop = name.partition("-")
-    kind, low = base[:1], base[1:] == "10"
-    if kind not in ARM_TEXT or base[1:] not in ("", "10") or (drop and (kind not in "CD" or drop not in STAGES)):
+@dataclass(frozen=True)
+class ArmSpec:
+    """What an arm's name asks for: KIND[10][+src][-STAGE][@RECIPE], e.g. A, C10, C+src,
+    C-motion_blur, C@original."""
+
+    kind: str                   # A, B, C or D
+    low: bool                   # the low-data row (10% of the pool's receipts)
+    drop: str | None = None     # a stage left out of both recipes (the ablation arms)
+    sources: bool = False       # train on the variants and their clean sources together
+    recipe: str | None = None   # both recipes by name (e.g. original), instead of the study's
+
+
+def parse_arm(name: str) -> ArmSpec:
+    m = re.fullmatch(r"([ABCD])(10)?(\+src)?(?:-([a-z_]+))?(?:@([a-z_-]+))?", name)
+    if m is None:
         raise ValueError(name)
-    return kind, low, drop or None
+    kind, low, sources, drop, recipe = m.groups()
+    if (drop or sources or recipe) and kind not in "CD":
+        raise ValueError(name)
+    if drop and drop not in STAGES or recipe and recipe != "original":
+        raise ValueError(name)
+    return ArmSpec(kind, bool(low), drop, bool(sources), recipe)
+
+
+def gen_key(spec: ArmSpec) -> str:
+    """The generate run an augmented arm trains on (shared by C and D, and by C and C+src)."""
+    return (("low" if spec.low else "full") + (f"_no_{spec.drop}" if spec.drop else "")
+            + (f"_{spec.recipe}" if spec.recipe else ""))
+
+
+def describe(spec: ArmSpec) -> str:
+    what = ARM_TEXT[spec.kind]
+    if spec.recipe:
+        what += f" (the {spec.recipe} recipes)"
+    if spec.sources:
+        what += ", and the clean sources"
+    if spec.drop:
+        what += f", without {spec.drop}"
+    return what
 
 
 # ---------------------------------------------------------------- training
@@ -359,8 +393,7 @@ def train_arm(study: Study, arm: Arm, work: Path, paddleocr: Path, crops: Path, 
                    "--data-dir", str(crops), "--height", str(study.height), "--width", str(study.width),
                    "--batch", "32", "--readers", "1", "--out", str(eval_dir), "--quiet"),
         arm_dir / "eval.log", env={"OMP_NUM_THREADS": "1"}, commands=commands)
-    kind, _, drop = parse_arm(arm.name) if arm.name != BASE else ("base", False, None)
-    what = ARM_TEXT.get(kind, "the shared start: augkit synth --kind bz fields") + (f", without {drop}" if drop else "")
+    what = describe(parse_arm(arm.name)) if arm.name != BASE else "the shared start: augkit synth --kind bz fields"
     result = {"arm": arm.name, "study": study.key(), "key": key, "what": what,
               "warm_start": str(arm.base) if arm.base else None,
               "rec_aug": arm.rec_aug, "training_lines": len(arm.lines), "distinct_images": len(set(arm.lines)),
@@ -396,7 +429,7 @@ def table(results: dict[str, dict]) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in results.items():
         s = r["score"]
-        base = results.get("A10" if name != BASE and parse_arm(name)[1] else "A")
+        base = results.get("A10" if name != BASE and parse_arm(name).low else "A")
         delta = f"{100 * (s['accuracy'] - base['score']['accuracy']):+.1f} pts" if base and base is not r else ""
         rows.append(f"| {name} | {r['what']} | {r['distinct_images']:,} | {r['steps']} x {r['training_lines'] // max(1, r['steps'] or 1)} "
                     f"| {s['accuracy']:.3f} | {s['cer']:.3f} | {s['norm_edit_dis']:.3f} | {delta} |")
@@ -578,33 +611,52 @@ def main(argv: list[str] | None = None) -> int:
         base_future = background.submit(train_arm, study, base_arm, work, args.paddleocr.resolve(), crops,
                                         heldout_file, heldout_small, None)
         base_weights = work / "arms" / BASE / "model" / "latest"
-    gens: dict[str, Path] = {}
-    arms = []
+    # Each arm's job makes its own data, then trains: arms on the raw crops start at once, and an
+    # augmented arm generates on its own core (one generate run per data set, shared by the arms
+    # that train on it, e.g. C and D).
+    gen_locks: dict[str, threading.Lock] = {}
     for name in study.arms:
-        kind, low_data, drop = parse_arm(name)
-        source_lines, source_file = (low, low_file) if low_data else (pool, pool_file)
-        if kind in "CD":
-            key = ("low" if low_data else "full") + (f"_no_{drop}" if drop else "")
-            if key not in gens:
-                gens[key] = generate(source_file, crops, work / f"gen_{key}", study, work, commands,
-                                     recipes=recipe_files(study, work, drop=drop), workers=1 if base_future else 2)
-            gen_lines = (gens[key] / "train.txt").read_text(encoding="utf-8").splitlines()
-            arms.append(Arm(name, gens[key], training_list(gen_lines, need, study.seed, name), rec_aug=kind == "D",
-                            data_identity=run_fingerprint(gens[key])))
-        else:
-            arms.append(Arm(name, crops, training_list(source_lines, need, study.seed, name), rec_aug=kind == "B",
-                            data_identity=run_fingerprint(crops)))
-    base_result = base_future.result() if base_future else None
-    background.shutdown()
-    for arm in arms:
+        spec = parse_arm(name)
+        gen_locks.setdefault(gen_key(spec), threading.Lock())
+
+    def make_arm(name: str) -> Arm:
+        spec = parse_arm(name)
+        source_lines, source_file = (low, low_file) if spec.low else (pool, pool_file)
+        if spec.kind in "AB":
+            return Arm(name, crops, training_list(source_lines, need, study.seed, name), rec_aug=spec.kind == "B",
+                       data_identity=run_fingerprint(crops))
+        key = gen_key(spec)
+        with gen_locks[key]:
+            gen = generate(source_file, crops, work / f"gen_{key}", study, work, commands,
+                           recipes=recipe_files(study, work, drop=spec.drop, recipe=spec.recipe), workers=1)
+        gen_lines = (gen / "train.txt").read_text(encoding="utf-8").splitlines()
+        identity = run_fingerprint(gen)
+        if spec.sources:
+            # The clean sources beside their variants, as a user trains on both: one seeded draw
+            # over the union. Source paths are absolute (PaddleOCR joins data_dir with a path only
+            # when the path is relative), so one list spans both folders.
+            gen_lines = gen_lines + [f"{crops}/{x}" for x in source_lines]
+            identity = _digest([identity, run_fingerprint(crops)])
+        return Arm(name, gen, training_list(gen_lines, need, study.seed, name), rec_aug=spec.kind == "D",
+                   data_identity=identity)
+
+    def run_arm(name: str) -> dict:
+        arm = make_arm(name)
+        if base_future is not None:
+            base_future.result()
         arm.base = base_weights
+        return train_arm(study, arm, work, args.paddleocr.resolve(), crops, heldout_file, heldout_small, args.export)
 
     results: dict[str, dict] = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool_ex:
-        futures = {pool_ex.submit(train_arm, study, arm, work, args.paddleocr.resolve(), crops, heldout_file,
-                                  heldout_small, args.export): arm.name for arm in arms}
+    # While the base trains (one core), the arms' data is made on the other; then arms train
+    # `--jobs` at a time.
+    lanes = max(1, args.jobs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=lanes) as pool_ex:
+        futures = {pool_ex.submit(run_arm, name): name for name in study.arms}
         for future in concurrent.futures.as_completed(futures):
             results[futures[future]] = future.result()
+    base_result = base_future.result() if base_future else None
+    background.shutdown()
     results = {name: results[name] for name in study.arms}
     if base_result is not None:
         results = {BASE: base_result, **results}
