@@ -396,12 +396,39 @@ def labels_split(label_file, delimiter, val_fraction, seed, train_out, val_out):
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder to write.")
 @click.option("--compare", type=click.Path(path_type=Path), nargs=2, default=None, metavar="A B",
               help="Compare two predictions files (or report folders) sample by sample instead.")
+@click.option("--task", type=click.Choice(["rec", "det"]), default="rec", show_default=True,
+              help="rec: a recognition model on crops; det: a DB detection model on annotated pages.")
+@click.option("--format", "fmt", type=click.Choice(["paddle-det", "icdar2015", "sroie"]), default="paddle-det",
+              show_default=True, help="--task det: the page annotations' format (--labels: a file, or a folder of them).")
+@click.option("--limit-side-len", type=click.IntRange(min=32), default=960, show_default=True,
+              help="--task det: pages are resized so this side limit holds (PaddleOCR's det_limit_side_len).")
+@click.option("--limit-type", type=click.Choice(["max", "min"]), default="max", show_default=True,
+              help="--task det: max: the longer side at most the limit; min: the shorter side at least it.")
+@click.option("--det-thresh", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="--task det: probability threshold of the text map.")
+@click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="--task det: least mean probability inside a box.")
+@click.option("--unclip-ratio", type=click.FloatRange(min=0), default=1.5, show_default=True,
+              help="--task det: how far boxes are grown (area x ratio / perimeter).")
+@click.option("--max-candidates", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="--task det: most text regions per page.")
+@click.option("--min-size", type=click.IntRange(min=0), default=3, show_default=True,
+              help="--task det: least short side of a box, in map pixels.")
+@click.option("--iou", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True,
+              help="--task det: least IoU (exceeded) for a detection to match an annotated line.")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="--task det: score only the first N pages.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, widths, batch, backend, ignore_space,
-                 ignore_case, mrz, warmup, no_prefetch, readers, out, compare, quiet):
+                 ignore_case, mrz, warmup, no_prefetch, readers, out, compare, task, fmt, limit_side_len, limit_type,
+                 det_thresh, box_thresh, unclip_ratio, max_candidates, min_size, iou, count, quiet):
     """Score a recognition model through ONNX Runtime or TensorRT: predictions.jsonl, metrics.json,
-    a console table and report.html in --out; or, with --compare A B, what changed between two runs."""
+    a console table and report.html in --out; or, with --compare A B, what changed between two runs.
+    With --task det, score a DB detection model on annotated pages (ICDAR 2015 protocol)."""
+    if task == "det":
+        _eval_det(models, labels, fmt, data_dir, out, limit_side_len, limit_type, det_thresh, box_thresh,
+                  unclip_ratio, max_candidates, min_size, iou, count, quiet)
+        return
     if compare:
         from augkit.eval.compare import compare_predictions, format_compare_table
 
@@ -421,6 +448,29 @@ def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, 
     document = evaluate(config, progress=not quiet)
     click.echo(format_console_table(document))
     click.echo(f"wrote {out}/predictions.jsonl, metrics.json, rejects.tsv and report.html")
+
+
+def _eval_det(models, labels, fmt, data_dir, out, limit_side_len, limit_type, det_thresh, box_thresh, unclip_ratio,
+              max_candidates, min_size, iou, count, quiet) -> None:
+    missing = [name for name, value in (("--model", models), ("--labels", labels), ("--out", out)) if not value]
+    if missing:
+        raise UserError(f"augkit eval --task det needs {', '.join(missing)}")
+    if len(models) > 1:
+        raise UserError("augkit eval --task det takes one --model")
+    from augkit.detect.evaluate import DetEvalConfig, evaluate_det
+    from augkit.detect.postprocess import DBParams
+
+    images = data_dir if data_dir is not None else (labels if labels.is_dir() else labels.parent)
+    config = DetEvalConfig(model=models[0], labels=(labels,), format=fmt, images=images, out=out,
+                           limit_side_len=limit_side_len, limit_type=limit_type, iou=iou, limit=count,
+                           db=DBParams(thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
+                                       max_candidates=max_candidates, min_size=min_size))
+    doc = evaluate_det(config, progress=not quiet)
+    m = doc["metrics"]
+    click.echo(f"{doc['counts']['scored']} pages: precision {m['precision']:.4f}, recall {m['recall']:.4f}, "
+               f"H-mean {m['hmean']:.4f} ({m['matched']:,} matched of {m['annotated']:,} lines and "
+               f"{m['detected']:,} detections; {doc['timing']['pages_per_second']} pages/s)")
+    click.echo(f"wrote {out}/predictions.jsonl, detections.txt, metrics.json, rejects.tsv and report.html")
 
 
 def _heights(value: str | None) -> tuple[int, ...]:

@@ -119,3 +119,62 @@ def render_lines(folder: Path, texts=TEXTS, height: int = 48) -> Path:
     labels = folder / "labels.txt"
     labels.write_text("".join(lines), encoding="utf-8")
     return labels
+
+
+def det_model() -> Path:
+    """The PP-OCRv4 detection ONNX model (DB, dynamic input) from rapidocr-onnxruntime 1.4.4, or skip."""
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("pyclipper")
+    pytest.importorskip("shapely")
+    model = _package_file("rapidocr_onnxruntime", "models/ch_PP-OCRv4_det_infer.onnx")
+    if model is None:
+        pytest.skip("rapidocr-onnxruntime==1.4.4 is not installed (pip install --no-deps rapidocr-onnxruntime==1.4.4)")
+    return model
+
+
+def render_pages(folder: Path, pages: int = 3, lines_per_page: int = 7, angles=(0.0, 0.0, 4.0)) -> tuple[Path, list]:
+    """Pages of known text lines (DejaVu fonts, 18-36 px, dark on light), some turned by `angles`
+    degrees (the points turned with them), written as PNGs with a PaddleOCR det label file
+    (`img/page_N.png<TAB>[{"transcription", "points"}]`). Returns (label file, [(image, [(text,
+    quad)])])."""
+    import json
+
+    import cv2
+    import numpy as np
+    import pytest
+    from PIL import Image, ImageDraw, ImageFont
+
+    fonts = [FONT_DIR / f for f in FONTS if (FONT_DIR / f).is_file()]
+    if not fonts:
+        pytest.skip(f"DejaVu fonts not found in {FONT_DIR} (Debian package fonts-dejavu-core)")
+    (folder / "img").mkdir(parents=True, exist_ok=True)
+    out, label_lines = [], []
+    for p in range(pages):
+        width, height = 900, 120 + lines_per_page * 95
+        image = Image.new("RGB", (width, height), (238, 234, 226))
+        draw = ImageDraw.Draw(image)
+        regions = []
+        y = 60
+        for i in range(lines_per_page):
+            text = TEXTS[(p * lines_per_page + i) % len(TEXTS)]
+            font = ImageFont.truetype(str(fonts[(p + i) % len(fonts)]), 18 + (7 * i + 5 * p) % 19)
+            x = 50 + (37 * i + 11 * p) % 120
+            left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+            draw.text((x, y), text, font=font, fill=(30, 30, 40))
+            regions.append((text, [[left - 2, top - 2], [right + 2, top - 2], [right + 2, bottom + 2], [left - 2, bottom + 2]]))
+            y += 95
+        array = np.array(image)[:, :, ::-1].copy()
+        angle = angles[p % len(angles)]
+        if angle:
+            m = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+            array = cv2.warpAffine(array, m, (width, height), borderValue=(226, 234, 238))
+            regions = [(t, (np.hstack([np.array(q, float), np.ones((4, 1))]) @ m.T).round(1).tolist()) for t, q in regions]
+        name = f"img/page_{p:02d}.png"
+        cv2.imwrite(str(folder / name), array)
+        out.append((name, regions))
+        label_lines.append(name + "\t" + json.dumps([{"transcription": t, "points": q} for t, q in regions]) + "\n")
+    labels = folder / "det_labels.txt"
+    labels.write_text("".join(label_lines), encoding="utf-8")
+    return labels, out

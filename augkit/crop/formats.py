@@ -48,6 +48,7 @@ class RegionReject:
     reason: str
     detail: str = ""
     excused: bool = False  # a deliberate don't-care mark: recorded, not counted against --max-error-rate
+    points: tuple[tuple[float, float], ...] | None = None  # where the region is, when only its text is unusable
 
 
 @dataclass
@@ -76,13 +77,23 @@ def region_text_problem(text: str) -> tuple[str, str, bool] | None:
 
 
 def _region(number: int, where: str, points, text) -> Region | RegionReject:
-    """Validate the pieces of one region as read from any format."""
+    """Validate the pieces of one region as read from any format. A region whose text is the
+    problem (a `###` don't-care mark, an empty or unusable transcription) keeps its points, when
+    they are valid, on the reject: a detector is scored against where text is, whatever it says."""
     if not isinstance(text, str):
         return RegionReject(number, where, "transcription is not a string", repr(text)[:80])
     text = text.strip(" ")
+    parsed = _points(number, where, points)
     problem = region_text_problem(text)
     if problem is not None:
-        return RegionReject(number, where, *problem)
+        return RegionReject(number, where, *problem, points=parsed if isinstance(parsed, tuple) else None)
+    if isinstance(parsed, RegionReject):
+        return parsed
+    return Region(number, where, parsed, text)
+
+
+def _points(number: int, where: str, points) -> tuple[tuple[float, float], ...] | RegionReject:
+    """A region's points as float pairs, or why they are not usable."""
     if not isinstance(points, (list, tuple)) or not all(isinstance(p, (list, tuple)) for p in points):
         return RegionReject(number, where, "malformed points", repr(points)[:80])
     if any(len(p) != 2 for p in points):
@@ -96,7 +107,7 @@ def _region(number: int, where: str, points, text) -> Region | RegionReject:
         if not (math.isfinite(x) and math.isfinite(y)):
             return RegionReject(number, where, "non-numeric coordinate", repr([x, y]))
         coords.append((float(x), float(y)))
-    return Region(number, where, tuple(coords), text)
+    return tuple(coords)
 
 
 def _number(field_text: str) -> float | None:
@@ -199,3 +210,27 @@ def page_image_for(label_file: Path, fmt: str, images_dir: Path) -> str:
             if (images_dir / candidate).is_file():
                 return candidate
     return stem + ".jpg"
+
+
+def iter_pages(fmt: str, files: list[Path], images_dir: Path):
+    """(page number, page or whole-line reject) of every page in `files` (from
+    `find_label_files`), in order: one per box file, or one per paddle-det line (blank lines
+    skipped, numbered by line across the files)."""
+    from augkit.reader import Reject, decode_line, iter_lines
+
+    if fmt != "paddle-det":
+        for number, path in enumerate(files, start=1):
+            yield number, read_box_page(path, page_image_for(path, fmt, images_dir))
+        return
+    base = 0
+    for path in files:
+        last = 0
+        for line, raw in iter_lines(path):
+            last = line
+            where = f"{path.name}:{line}"
+            text = decode_line(raw, line)
+            if isinstance(text, Reject):
+                yield base + line, RegionReject(0, where, text.reason, text.detail)
+            elif text.strip():
+                yield base + line, parse_paddle_det_line(text, where)
+        base += last
