@@ -396,8 +396,14 @@ def labels_split(label_file, delimiter, val_fraction, seed, train_out, val_out):
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder to write.")
 @click.option("--compare", type=click.Path(path_type=Path), nargs=2, default=None, metavar="A B",
               help="Compare two predictions files (or report folders) sample by sample instead.")
-@click.option("--task", type=click.Choice(["rec", "det"]), default="rec", show_default=True,
-              help="rec: a recognition model on crops; det: a DB detection model on annotated pages.")
+@click.option("--task", type=click.Choice(["rec", "det", "page"]), default="rec", show_default=True,
+              help="rec: a recognition model on crops; det: a DB detection model on annotated pages; "
+                   "page: --det then --rec on annotated pages, end to end.")
+@click.option("--det", "det_model", type=click.Path(path_type=Path), default=None,
+              help="--task page: the DB detection model (ONNX).")
+@click.option("--rec", "rec_model", type=click.Path(path_type=Path), default=None,
+              help="--task page: the recognition model (ONNX or engine); --dict, --space, --height, --width, "
+                   "--batch, --ignore-case and --ignore-space apply to it.")
 @click.option("--format", "fmt", type=click.Choice(["paddle-det", "icdar2015", "sroie"]), default="paddle-det",
               show_default=True, help="--task det: the page annotations' format (--labels: a file, or a folder of them).")
 @click.option("--limit-side-len", type=click.IntRange(min=32), default=960, show_default=True,
@@ -420,14 +426,43 @@ def labels_split(label_file, delimiter, val_fraction, seed, train_out, val_out):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, widths, batch, backend, ignore_space,
-                 ignore_case, mrz, warmup, no_prefetch, readers, out, compare, task, fmt, limit_side_len, limit_type,
-                 det_thresh, box_thresh, unclip_ratio, max_candidates, min_size, iou, count, quiet):
+                 ignore_case, mrz, warmup, no_prefetch, readers, out, compare, task, det_model, rec_model, fmt,
+                 limit_side_len, limit_type, det_thresh, box_thresh, unclip_ratio, max_candidates, min_size, iou, count,
+                 quiet):
     """Score a recognition model through ONNX Runtime or TensorRT: predictions.jsonl, metrics.json,
     a console table and report.html in --out; or, with --compare A B, what changed between two runs.
-    With --task det, score a DB detection model on annotated pages (ICDAR 2015 protocol)."""
-    if task == "det":
-        _eval_det(models, labels, fmt, data_dir, out, limit_side_len, limit_type, det_thresh, box_thresh,
-                  unclip_ratio, max_candidates, min_size, iou, count, quiet)
+    With --task det, score a DB detection model on annotated pages (ICDAR 2015 protocol); with
+    --task page, detection and recognition together, end to end."""
+    if task in ("det", "page"):
+        if task == "page":
+            if models:
+                raise UserError("augkit eval --task page takes --det and --rec, not --model")
+            missing = [n for n, v in (("--det", det_model), ("--rec", rec_model)) if not v]
+            if missing:
+                raise UserError(f"augkit eval --task page needs {', '.join(missing)}")
+            models = (det_model,)
+        config = _det_config(models, labels, fmt, data_dir, out, limit_side_len, limit_type, det_thresh, box_thresh,
+                             unclip_ratio, max_candidates, min_size, iou, count)
+        if task == "det":
+            from augkit.detect.evaluate import evaluate_det
+
+            doc = evaluate_det(config, progress=not quiet)
+        else:
+            from augkit.detect.page import PageEvalConfig, evaluate_page
+
+            doc = evaluate_page(PageEvalConfig(det=config, rec_model=rec_model, dict_file=dict_file, space=space,
+                                               rec_height=height, rec_widths=tuple(widths), batch=batch, backend=backend,
+                                               ignore_space=ignore_space, ignore_case=ignore_case), progress=not quiet)
+        m = doc["metrics"]
+        click.echo(f"{doc['counts']['scored']} pages: detection precision {m['precision']:.4f}, recall {m['recall']:.4f}, "
+                   f"H-mean {m['hmean']:.4f} ({m['matched']:,} matched of {m['annotated']:,} lines and "
+                   f"{m['detected']:,} detections; {doc['timing']['pages_per_second']} pages/s)")
+        if task == "page":
+            z = doc["end_to_end"]
+            click.echo(f"end to end: precision {z['precision']:.4f}, recall {z['recall']:.4f}, H-mean {z['hmean']:.4f} "
+                       f"({z['lines_read']:,} lines read right; {z['missed']:,} missed, {z['spurious']:,} spurious; "
+                       f"CER over matched lines {z['matched_cer']:.4f})")
+        click.echo(f"wrote {out}/predictions.jsonl, detections.txt, metrics.json, rejects.tsv and report.html")
         return
     if compare:
         from augkit.eval.compare import compare_predictions, format_compare_table
@@ -450,27 +485,21 @@ def eval_command(models, dict_file, space, labels, data_dir, delimiter, height, 
     click.echo(f"wrote {out}/predictions.jsonl, metrics.json, rejects.tsv and report.html")
 
 
-def _eval_det(models, labels, fmt, data_dir, out, limit_side_len, limit_type, det_thresh, box_thresh, unclip_ratio,
-              max_candidates, min_size, iou, count, quiet) -> None:
+def _det_config(models, labels, fmt, data_dir, out, limit_side_len, limit_type, det_thresh, box_thresh, unclip_ratio,
+                max_candidates, min_size, iou, count):
     missing = [name for name, value in (("--model", models), ("--labels", labels), ("--out", out)) if not value]
     if missing:
         raise UserError(f"augkit eval --task det needs {', '.join(missing)}")
     if len(models) > 1:
         raise UserError("augkit eval --task det takes one --model")
-    from augkit.detect.evaluate import DetEvalConfig, evaluate_det
+    from augkit.detect.evaluate import DetEvalConfig
     from augkit.detect.postprocess import DBParams
 
     images = data_dir if data_dir is not None else (labels if labels.is_dir() else labels.parent)
-    config = DetEvalConfig(model=models[0], labels=(labels,), format=fmt, images=images, out=out,
-                           limit_side_len=limit_side_len, limit_type=limit_type, iou=iou, limit=count,
-                           db=DBParams(thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
-                                       max_candidates=max_candidates, min_size=min_size))
-    doc = evaluate_det(config, progress=not quiet)
-    m = doc["metrics"]
-    click.echo(f"{doc['counts']['scored']} pages: precision {m['precision']:.4f}, recall {m['recall']:.4f}, "
-               f"H-mean {m['hmean']:.4f} ({m['matched']:,} matched of {m['annotated']:,} lines and "
-               f"{m['detected']:,} detections; {doc['timing']['pages_per_second']} pages/s)")
-    click.echo(f"wrote {out}/predictions.jsonl, detections.txt, metrics.json, rejects.tsv and report.html")
+    return DetEvalConfig(model=models[0], labels=(labels,), format=fmt, images=images, out=out,
+                         limit_side_len=limit_side_len, limit_type=limit_type, iou=iou, limit=count,
+                         db=DBParams(thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
+                                     max_candidates=max_candidates, min_size=min_size))
 
 
 def _heights(value: str | None) -> tuple[int, ...]:

@@ -300,3 +300,59 @@ def test_eval_det_on_sroie_receipts(tmp_path):
     m = json.loads((out / "metrics.json").read_text())["metrics"]
     assert m["pages"] == 25 and m["annotated"] > 1000
     assert m["hmean"] > 0.8, m
+
+
+# ---------------------------------------------------------------- pages end to end
+
+def test_end_to_end_figures():
+    from augkit.detect.page import end_to_end
+    from augkit.eval.normalise import Normalisation
+
+    row = {"annotations": [{"text": "TOTAL 5.00", "status": MATCHED}, {"text": "CASH", "status": MATCHED},
+                           {"text": "THANK YOU", "status": MISSED}, {"text": "", "status": IGNORED}],
+           "detections": [{"text": "CASH", "status": MATCHED}, {"text": "TOTAL 5.0O", "status": MATCHED},
+                          {"text": "x", "status": FALSE}, {"text": "y", "status": IGNORED}],
+           "pairs": [[0, 1, 0.9], [1, 0, 0.8]]}
+    z = end_to_end([row], Normalisation())
+    assert (z["lines_read"], z["annotated"], z["detected"], z["matched"]) == (1, 3, 3, 2)
+    assert (z["recall"], z["precision"], z["missed"], z["spurious"]) == (1 / 3, 1 / 3, 1, 1)
+    assert z["matched_accuracy"] == 0.5 and z["matched_cer"] == 1 / 14
+    assert end_to_end([row], Normalisation(ignore_space=True))["matched_cer"] == 1 / 13
+
+
+def test_eval_page_real_models_on_rendered_pages(tmp_path):
+    from eval_models import english_model
+
+    from augkit.detect.page import recompute_page
+
+    det = det_model()
+    rec, dictionary = english_model()
+    labels, pages = render_pages(tmp_path, pages=3)
+    out = tmp_path / "page"
+    result = CliRunner().invoke(cli, ["eval", "--task", "page", "--det", str(det), "--rec", str(rec), "--dict",
+                                      str(dictionary), "--labels", str(labels), "--data-dir", str(tmp_path),
+                                      "--batch", "4", "--ignore-space", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "metrics.json").read_text())
+    z = doc["end_to_end"]
+    assert doc["task"] == "page" and z["annotated"] == 21 and doc["metrics"]["recall"] >= 0.9
+    # Printed lines found by a real detector and read by a real recogniser, long lines included
+    # (the wide buckets): nearly every line reads right, spaces aside.
+    assert z["recall"] >= 0.85 and z["matched_cer"] < 0.05, z
+    assert doc["run"]["rec"]["widths"] == [320, 640, 960, 1280]
+    assert recompute_page(out, ignore_space=True) == z
+    rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    readings = [d["text"] for r in rows for d in r["detections"]]
+    written = [e["transcription"] for line in (out / "detections.txt").read_text().splitlines()
+               for e in json.loads(line.split("\t", 1)[1])]
+    assert readings == written and sum(bool(t) for t in readings) >= 19
+    html = (out / "report.html").read_text()
+    assert "Pages end to end" in html and "lines read" in html
+    assert f"{100 * z['hmean']:.1f}%" in html
+
+
+def test_eval_page_needs_both_models(tmp_path):
+    labels, _ = render_pages(tmp_path, pages=1)
+    r = CliRunner().invoke(cli, ["eval", "--task", "page", "--det", str(det_model()), "--labels", str(labels),
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "--rec" in r.output and "Traceback" not in r.output

@@ -16,7 +16,8 @@ Rules (each a decision, recorded in the manifest through the quad actually used)
   (bilinear, replicated border). A crop at least 1.5 times as high as it is wide holding two or
   more characters is a vertical line (text written top to bottom): it is turned 90 degrees
   counter-clockwise so it reads left to right, as PaddleOCR's `get_rotate_crop_image` does;
-  a single character is never turned (a tall box is its natural shape).
+  a single character is never turned (a tall box is its natural shape). A detected box, whose
+  text is not known (`text=None`), is turned whenever it is that tall, as PaddleOCR's pipeline does.
 - `height`: the crop is scaled to that height keeping its aspect ratio (area averaging when
   shrinking, cubic when enlarging).
 """
@@ -108,7 +109,7 @@ def fit_to_page(quad: np.ndarray, width: int, height: int) -> tuple[np.ndarray, 
     return clamped, True
 
 
-def cut_region(page: np.ndarray, points: tuple[tuple[float, float], ...], text: str,
+def cut_region(page: np.ndarray, points: tuple[tuple[float, float], ...], text: str | None,
                height: int | None = None) -> tuple[np.ndarray, Cut]:
     """The rectified crop of one region of a BGR page, and how it was cut."""
     quad, clamped = fit_to_page(order_quad(points), page.shape[1], page.shape[0])
@@ -120,7 +121,7 @@ def cut_region(page: np.ndarray, points: tuple[tuple[float, float], ...], text: 
     target = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     crop = cv2.warpPerspective(page, matrix, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    rotated = ch >= VERTICAL_RATIO * cw and len(text) >= 2
+    rotated = ch >= VERTICAL_RATIO * cw and (text is None or len(text) >= 2)
     if rotated:
         crop = np.ascontiguousarray(np.rot90(crop))
     if height is not None and crop.shape[0] != height:

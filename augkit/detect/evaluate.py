@@ -90,70 +90,104 @@ def ground_truth(page: Page, number: int) -> tuple[list[dict], list[Reject]]:
     return gt, rejects
 
 
-def evaluate_det(config: DetEvalConfig, progress: bool = False) -> dict:
-    files = find_label_files(config.format, list(config.labels))
-    model = DetModel(config.model, threads=config.threads)
-    rows: list[dict] = []
-    rejects: list[Reject] = []
-    seconds = {"read": 0.0, "preprocess": 0.0, "model": 0.0, "postprocess": 0.0, "score": 0.0}
-    started = time.perf_counter()
-    pages = list(iter_pages(config.format, files, Path(config.images)))
-    if config.limit is not None:
-        pages = pages[:config.limit]
-    rejected_pages = 0
-    bar = None
-    if progress:
-        from tqdm import tqdm
+@dataclass
+class Scored:
+    """One page detected and scored: what `augkit eval --task det` writes a row from, and what
+    the page flow reads the detections of."""
 
-        bar = tqdm(total=len(pages), unit="page", desc="eval det")
-    for number, page in pages:
+    number: int
+    page: Page
+    image: object
+    input_shape: tuple
+    gt: list[dict]
+    boxes: list
+    result: PageScore
+
+
+class PageLoop:
+    """Reads every page of the labels, detects and scores it; collects rejects and timings."""
+
+    def __init__(self, config: DetEvalConfig, progress: bool = False, what: str = "eval det"):
+        self.config = config
+        self.files = find_label_files(config.format, list(config.labels))
+        self.model = DetModel(config.model, threads=config.threads)
+        self.rejects: list[Reject] = []
+        self.rejected_pages = 0
+        self.seconds = {"read": 0.0, "preprocess": 0.0, "model": 0.0, "postprocess": 0.0, "score": 0.0}
+        self.pages = list(iter_pages(config.format, self.files, Path(config.images)))
+        if config.limit is not None:
+            self.pages = self.pages[:config.limit]
+        self.progress, self.what = progress, what
+
+    def __iter__(self):
+        config, model = self.config, self.model
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(self.pages), unit="page", desc=self.what)
+        for number, page in self.pages:
+            if bar is not None:
+                bar.update(1)
+            if isinstance(page, RegionReject):
+                self.rejects.append(Reject(number, page.where, page.reason, page.detail))
+                self.rejected_pages += 1
+                continue
+            t0 = time.perf_counter()
+            try:
+                image = _page_image(Path(config.images), page)
+            except SampleRejected as exc:
+                self.rejects.append(Reject(number, page.image, exc.reason, exc.detail))
+                self.rejected_pages += 1
+                continue
+            t1 = time.perf_counter()
+            x = det_input(image, config.limit_side_len, config.limit_type)
+            t2 = time.perf_counter()
+            model_before = model.seconds
+            prob = model.probability(x)
+            t3 = time.perf_counter()
+            boxes = db_boxes(prob, image.shape[:2], config.db)
+            t4 = time.perf_counter()
+            gt, page_rejects = ground_truth(page, number)
+            self.rejects.extend(page_rejects)
+            result = score_page([(g["points"], g["dont_care"]) for g in gt], [list(b.points) for b in boxes],
+                                config.iou)
+            t5 = time.perf_counter()
+            for key, value in zip(self.seconds, (t1 - t0, t2 - t1, model.seconds - model_before, t4 - t3, t5 - t4)):
+                self.seconds[key] += value
+            yield Scored(number, page, image, x.shape, gt, boxes, result)
         if bar is not None:
-            bar.update(1)
-        if isinstance(page, RegionReject):
-            rejects.append(Reject(number, page.where, page.reason, page.detail))
-            rejected_pages += 1
-            continue
-        t0 = time.perf_counter()
-        try:
-            image = _page_image(Path(config.images), page)
-        except SampleRejected as exc:
-            rejects.append(Reject(number, page.image, exc.reason, exc.detail))
-            rejected_pages += 1
-            continue
-        t1 = time.perf_counter()
-        x = det_input(image, config.limit_side_len, config.limit_type)
-        t2 = time.perf_counter()
-        model_before = model.seconds
-        prob = model.probability(x)
-        t3 = time.perf_counter()
-        boxes = db_boxes(prob, image.shape[:2], config.db)
-        t4 = time.perf_counter()
-        gt, page_rejects = ground_truth(page, number)
-        rejects.extend(page_rejects)
-        result = score_page([(g["points"], g["dont_care"]) for g in gt], [list(b.points) for b in boxes], config.iou)
-        t5 = time.perf_counter()
-        for key, value in zip(seconds, (t1 - t0, t2 - t1, model.seconds - model_before, t4 - t3, t5 - t4)):
-            seconds[key] += value
-        rows.append(page_row(number, page, image.shape, x.shape, gt, boxes, result))
-    if bar is not None:
-        bar.close()
+            bar.close()
+
+    def run_info(self) -> dict:
+        c = self.config
+        return {**self.model.info(), "labels": [str(f) for f in c.labels], "format": c.format,
+                "images": str(Path(c.images).resolve()), "limit_side_len": c.limit_side_len,
+                "limit_type": c.limit_type, "db": c.db.as_dict(), "iou": c.iou}
+
+    def counts(self, scored: int) -> dict:
+        return {"pages": len(self.pages), "scored": scored, "rejected_pages": self.rejected_pages,
+                "rejects": len(self.rejects)}
+
+    def no_pages(self) -> UserError:
+        reasons = sorted({r.reason for r in self.rejects})
+        return UserError(f"no page could be scored ({len(self.rejects)} rejected: {', '.join(reasons) or 'no pages'})")
+
+
+def evaluate_det(config: DetEvalConfig, progress: bool = False) -> dict:
+    started = time.perf_counter()
+    loop = PageLoop(config, progress)
+    rows = [page_row(s.number, s.page, s.image.shape, s.input_shape, s.gt, s.boxes, s.result) for s in loop]
     wall = time.perf_counter() - started
     if not rows:
-        reasons = sorted({r.reason for r in rejects})
-        raise UserError(f"no page could be scored ({len(rejects)} rejected: {', '.join(reasons) or 'no pages'})")
+        raise loop.no_pages()
     document = {
-        "augkit_version": __version__, "task": "det",
-        "run": {**model.info(), "labels": [str(f) for f in config.labels], "format": config.format,
-                "images": str(Path(config.images).resolve()), "limit_side_len": config.limit_side_len,
-                "limit_type": config.limit_type, "db": config.db.as_dict(), "iou": config.iou},
-        "counts": {"pages": len(pages), "scored": len(rows),
-                   "rejected_pages": rejected_pages,
-                   "rejects": len(rejects)},
+        "augkit_version": __version__, "task": "det", "run": loop.run_info(), "counts": loop.counts(len(rows)),
         "metrics": totals([row_score(r) for r in rows]),
         "timing": {"wall_seconds": round(wall, 3), "pages_per_second": round(len(rows) / wall, 2) if wall else None,
-                   **{f"{k}_seconds": round(v, 3) for k, v in seconds.items()}},
+                   **{f"{k}_seconds": round(v, 3) for k, v in loop.seconds.items()}},
     }
-    write_outputs(Path(config.out), rows, rejects, document, Path(config.images))
+    write_outputs(Path(config.out), rows, loop.rejects, document, Path(config.images))
     return document
 
 
@@ -196,7 +230,8 @@ def write_outputs(out: Path, rows: list[dict], rejects: list[Reject], document: 
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     with AtomicTextFile(out / "detections.txt") as f:
         for r in rows:
-            boxes = [{"transcription": "", "points": d["points"], "score": d["score"]} for d in r["detections"]]
+            boxes = [{"transcription": d.get("text", ""), "points": d["points"], "score": d["score"]}
+                     for d in r["detections"]]
             f.write(f"{r['image']}\t{json.dumps(boxes, ensure_ascii=False)}\n")
     with AtomicTextFile(out / "rejects.tsv") as f:
         for r in sorted(rejects, key=lambda r: r.line):

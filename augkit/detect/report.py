@@ -22,6 +22,7 @@ EXTRA_CSS = """
 .pages{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:14px}
 .pages figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff}
 .pages img{max-width:100%;display:block}.pages figcaption{font-size:13px;margin-top:6px}
+table.reads{margin-top:6px;font-size:12px}table.reads td{padding:1px 6px;font-family:ui-monospace,Menlo,Consolas,monospace}
 .key span{display:inline-block;margin-right:14px}.key i{display:inline-block;width:22px;height:4px;vertical-align:middle;margin-right:5px}
 """
 
@@ -47,14 +48,32 @@ def draw_page(image: np.ndarray, row: dict) -> np.ndarray:
     return canvas
 
 
-def worst_pages(rows: list[dict], limit: int = WORST) -> list[dict]:
-    """Lowest H-mean first, then most missed and false boxes."""
+def worst_pages(rows: list[dict], limit: int = WORST, e2e=None) -> list[dict]:
+    """Lowest H-mean first (end to end when `e2e` gives a row's figures), then most missed and
+    false boxes."""
     def errors(r):
         return sum(a["status"] == MISSED for a in r["annotations"]) + sum(d["status"] == FALSE for d in r["detections"])
-    return sorted(rows, key=lambda r: (r["hmean"], -errors(r), r["id"]))[:limit]
+    return sorted(rows, key=lambda r: (e2e(r)["hmean"] if e2e else r["hmean"], -errors(r), r["id"]))[:limit]
 
 
-def _figure(row: dict, images: Path) -> str:
+def _readings(row: dict, normalise) -> str:
+    """The page's misread and missed lines: annotated text beside what was read."""
+    items = []
+    for gi, dj, _ in row["pairs"]:
+        truth, reading = row["annotations"][gi]["text"], row["detections"][dj].get("text", "")
+        if normalise(truth) != normalise(reading):
+            items.append(f"<tr><td class='l'>{escape(truth)}</td><td class='l'>{escape(reading) or '<i>nothing</i>'}</td></tr>")
+    for a in row["annotations"]:
+        if a["status"] == MISSED:
+            items.append(f"<tr><td class='l'>{escape(a['text'])}</td><td class='l'><i>not detected</i></td></tr>")
+    if not items:
+        return ""
+    return ("<table class='reads'><thead><tr><th class='l'>annotated</th><th class='l'>read</th></tr></thead>"
+            f"<tbody>{''.join(items[:14])}</tbody></table>" + (f"<p class='note'>and {len(items) - 14} more</p>"
+                                                              if len(items) > 14 else ""))
+
+
+def _figure(row: dict, images: Path, normalise=None, e2e=None) -> str:
     from augkit.eval.examples import image_uri
     from augkit.eval.load import read_image
 
@@ -62,6 +81,10 @@ def _figure(row: dict, images: Path) -> str:
     false = sum(d["status"] == FALSE for d in row["detections"])
     caption = (f'<b>{escape(row["image"])}</b> H-mean {_pct(row["hmean"])}%, precision {_pct(row["precision"])}%, '
                f'recall {_pct(row["recall"])}%: {missed} missed, {false} false')
+    if e2e is not None:
+        f = e2e(row)
+        caption += (f'; end to end H-mean {_pct(f["hmean"])}%, {f["lines_read"]} of {f["annotated"]} lines read'
+                    + _readings(row, normalise))
     try:
         image = read_image(images, row["image"])
     except Exception:  # the page was readable when scored; a report must not fail on a moved file
@@ -88,11 +111,30 @@ def render(document: dict, rows: list[dict], images: Path, n_worst: int = WORST)
     key = ("<p class='key'>" + "".join(f"<span><i style='background:rgb{tuple(reversed(c))}'></i>{escape(n)}</span>" for n, c in
            (("line found", GT_COLOURS[MATCHED]), ("line missed", GT_COLOURS[MISSED]), ("don't care", GT_COLOURS[IGNORED]),
             ("detection right", DET_COLOURS[MATCHED]), ("detection false", DET_COLOURS[FALSE]))) + "</p>")
-    figures = "".join(_figure(r, images) for r in worst_pages(rows, n_worst))
+    e2e = normalise = None
+    if document.get("task") == "page":
+        from augkit.detect.page import end_to_end
+        from augkit.eval.normalise import Normalisation
+
+        z = document["end_to_end"]["normalisation"]
+        norm = Normalisation(z["ignore_space"], z["ignore_case"])
+        normalise = norm.apply
+        e2e = lambda r: end_to_end([r], norm)  # noqa: E731
+        z = document["end_to_end"]
+        cards = [_card("end to end H-mean", f"{_pct(z['hmean'])}%", f"{z['lines_read']:,} of {z['annotated']:,} lines read",
+                       "main"),
+                 _card("read right when found", f"{_pct(z['matched_accuracy'])}%",
+                       f"CER {_pct(z['matched_cer'])}% over {z['matched']:,} matched lines"),
+                 _card("missed / spurious", f"{z['missed']:,} / {z['spurious']:,}", "lines not found / boxes on no line"),
+                 ] + cards
+        rec = run["rec"]
+        settings.append(["recogniser", escape(f"{run['rec_model']} at {rec['height']} x {rec['widths']}, "
+                                              f"{rec['classes']} classes; scored after {', '.join(z['normalisation']['applied'])}")])
+    figures = "".join(_figure(r, images, normalise, e2e) for r in worst_pages(rows, n_worst, e2e))
     rejects = document["counts"]["rejects"]
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>augkit eval --task det</title>
 <style>{CSS}{EXTRA_CSS}</style></head><body><main>
-<h1>Detection: {escape(Path(run["model"]).name)}</h1>
+<h1>{"Pages end to end" if e2e else "Detection"}: {escape(Path(run["model"]).name)}</h1>
 <div class="sub">{document["counts"]["scored"]} of {document["counts"]["pages"]} pages scored; {rejects} rejects in rejects.tsv.
 augkit {escape(document["augkit_version"])}.</div>
 <div class="cards">{"".join(cards)}</div>

@@ -26,12 +26,20 @@ class Recognizer:
     """
 
     def __init__(self, model: str | Path, *, dict_file: str | Path | None = None, space: bool | None = None,
-                 height: int = 48, widths: tuple[int, ...] = (), batch: int = 16, backend: str = "auto"):
+                 height: int = 48, widths: tuple[int, ...] = (), batch: int = 16, backend: str = "auto",
+                 dynamic_widths: tuple[int, ...] = ()):
+        """`dynamic_widths`: the width buckets for a model of dynamic width when `widths` is not
+        given (default: eval's own choice, 320)."""
         self._stack = ExitStack()
         try:
             self.runner = self._stack.enter_context(make_runner(model, backend, batch))
             # the choices `augkit eval` makes, made by its own helpers
-            self.widths = check_shape(height, widths) if widths else _default_widths([self.runner])
+            if widths:
+                self.widths = check_shape(height, widths)
+            elif dynamic_widths and self.runner.input_range().fixed(3) is None:
+                self.widths = check_shape(height, dynamic_widths)
+            else:
+                self.widths = _default_widths([self.runner])
             _assign_widths([self.runner], height, self.widths, batch)
             entries, source = _dictionary(dict_file, [self.runner])
             n_classes = _warm_up({self.widths[0]: self.runner}, height, batch, 1)[self.widths[0]][1]
