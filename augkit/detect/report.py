@@ -48,6 +48,19 @@ def draw_page(image: np.ndarray, row: dict) -> np.ndarray:
     return canvas
 
 
+def text_area(image: np.ndarray, row: dict, margin: int = 24) -> np.ndarray:
+    """The part of the page holding its annotations and detections (scans often carry wide empty
+    borders that would shrink the text in a thumbnail)."""
+    points = [p for a in row["annotations"] for p in a["points"]] + [p for d in row["detections"] for p in d["points"]]
+    if not points:
+        return image
+    xy = np.array(points, np.float64)
+    h, w = image.shape[:2]
+    x0, y0 = (max(0, int(v) - margin) for v in xy.min(axis=0))
+    x1, y1 = (int(v) + margin for v in xy.max(axis=0))
+    return image[y0:min(h, y1), x0:min(w, x1)] if x1 > x0 and y1 > y0 else image
+
+
 def worst_pages(rows: list[dict], limit: int = WORST, e2e=None) -> list[dict]:
     """Lowest H-mean first (end to end when `e2e` gives a row's figures), then most missed and
     false boxes."""
@@ -89,7 +102,7 @@ def _figure(row: dict, images: Path, normalise=None, e2e=None) -> str:
         image = read_image(images, row["image"])
     except Exception:  # the page was readable when scored; a report must not fail on a moved file
         return f'<figure><div class="noimg">page not found</div><figcaption>{caption}</figcaption></figure>'
-    uri = image_uri(draw_page(image, row), PAGE_HEIGHT)
+    uri = image_uri(text_area(draw_page(image, row), row), PAGE_HEIGHT)
     return f'<figure><img src="{uri}" alt="{escape(row["image"])}"><figcaption>{caption}</figcaption></figure>'
 
 
