@@ -82,7 +82,9 @@ def _echo_run_summary(summary: dict, out: Path, what: str) -> None:
         return
     t = summary["timings"]["wall_seconds_this_invocation"]
     click.echo(f"wrote {made} to {out} in {t:.1f} s "
-               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, {c['rejects']:,} rejects"
+               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, "
+               + (f"{c['rec_train.txt']:,} + {c['rec_val.txt']:,} rec crop lines, " if "rec_train.txt" in c else "")
+               + f"{c['rejects']:,} rejects"
                f"{' listed in rejects.tsv' if c['rejects'] else ''})")
 
 
@@ -156,9 +158,9 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["mrz", "bz", "korean-name", "text"]), required=True,
+@click.option("--kind", type=click.Choice(["mrz", "bz", "korean-name", "text", "page"]), required=True,
               help="mrz: ICAO 9303 zones, one crop per line; bz: passport data-page fields; korean-name: Hangul "
-                   "names; text: the lines of --corpus.")
+                   "names; text: the lines of --corpus; page: whole passport data pages with PaddleOCR det labels.")
 @click.option("--count", type=click.IntRange(min=1), default=None,
               help="Items to make (mrz: documents, of 2 or 3 line crops each) [required]; with --kind text: crops "
                    "per corpus line [default: 1].")
@@ -171,6 +173,9 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
 @click.option("--mrz-layout", "mrz_layouts", type=click.Choice(["TD1", "TD2", "TD3"]), multiple=True,
               help="MRZ layouts to draw from (repeatable) [default: all three].")
 @click.option("--romanised", is_flag=True, help="korean-name: also write each name's romanised line as a crop.")
+@click.option("--rec-crops", is_flag=True,
+              help="page: also cut every line out as a recognition crop (--height high), listed in "
+                   "rec_train.txt / rec_val.txt beside the pages' train.txt / val.txt.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Run seed; same seed, same bytes.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output root (PaddleOCR data_dir).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (loky) or cluster slots.")
@@ -186,8 +191,8 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
 @click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
-def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, seed, out, workers, shard_size, max_per_folder,
-          jpeg_quality, val_fraction, max_error_rate, backend, address, quiet):
+def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, rec_crops, seed, out, workers, shard_size,
+          max_per_folder, jpeg_quality, val_fraction, max_error_rate, backend, address, quiet):
     """Render labelled text-line crops (MRZ lines, BZ fields, Korean names, corpus lines) in augkit
     generate's output layout, deterministically and resumably."""
     from augkit.synth.config import make_synth_config
@@ -199,7 +204,8 @@ def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, seed, out,
         count = 1
     options = {"mrz_layouts": tuple(mrz_layouts)} if mrz_layouts else {}
     config = make_synth_config(kind, count, out, fonts=list(fonts), corpus=corpus, seed=seed, height=height,
-                               romanised=romanised, shard_size=shard_size, max_per_folder=max_per_folder,
+                               romanised=romanised, rec_crops=rec_crops, shard_size=shard_size,
+                               max_per_folder=max_per_folder,
                                jpeg_quality=jpeg_quality, val_fraction=val_fraction, **options)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)

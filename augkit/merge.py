@@ -29,20 +29,27 @@ def merge_rejects(out: Path, shards: Iterable[Shard]) -> int:
     return n
 
 
-def merge_labels(out: Path, shards: Iterable[Shard], with_val: bool) -> dict[str, int]:
-    """Write OUT/train.txt (and OUT/val.txt); returns line counts per file."""
-    counts = {"train.txt": 0, "val.txt": 0}
+# A label part's first letter says which file its line goes to: `t`/`v` train and validation;
+# `r`/`s` the same for a second, recognition label set beside a detection one (synth --kind page
+# --rec-crops).
+SPLIT_FILES = {"t": "train.txt", "v": "val.txt", "r": "rec_train.txt", "s": "rec_val.txt"}
+
+
+def merge_labels(out: Path, shards: Iterable[Shard], with_val: bool, with_rec: bool = False) -> dict[str, int]:
+    """Write OUT/train.txt (and val.txt; rec_train.txt and rec_val.txt with `with_rec`); returns
+    line counts per file. Without `with_val`, validation lines go to the training file."""
+    names = ["train.txt"] + (["val.txt"] if with_val else []) + (["rec_train.txt"] if with_rec else []) + \
+        (["rec_val.txt"] if with_rec and with_val else [])
+    counts = {"train.txt": 0, "val.txt": 0, **({"rec_train.txt": 0, "rec_val.txt": 0} if with_rec else {})}
+    fallback = {"val.txt": "train.txt", "rec_val.txt": "rec_train.txt"}
     with ExitStack() as stack:
-        train = stack.enter_context(AtomicTextFile(out / "train.txt"))
-        val = stack.enter_context(AtomicTextFile(out / "val.txt")) if with_val else None
+        files = {name: stack.enter_context(AtomicTextFile(out / name)) for name in names}
         for shard in shards:
             with open(shard_path(out, shard.index, "labels"), encoding="utf-8") as part:
                 for row in part:
-                    split, line = row[0], row[2:]
-                    if split == "v" and val is not None:
-                        val.write(line)
-                        counts["val.txt"] += 1
-                    else:
-                        train.write(line)
-                        counts["train.txt"] += 1
+                    name = SPLIT_FILES.get(row[0], "train.txt")
+                    if name not in files:
+                        name = fallback.get(name, "train.txt")
+                    files[name].write(row[2:])
+                    counts[name] += 1
     return counts

@@ -108,7 +108,8 @@ def run_shards(config: RunConfig, shards: list[Shard], shard_fn: Callable[[Any, 
     counted = n_rejects - sum(d.get("excused", 0) for d in done.values())
     if counted > reject_budget:
         raise RunFailed(_too_many_rejects(counted, usable_lines, max_error_rate, out, partial=False))
-    label_counts = merge_labels(out, shards, with_val=config.val_fraction > 0)
+    label_counts = merge_labels(out, shards, with_val=config.val_fraction > 0,
+                                with_rec=bool(getattr(config, "rec_crops", False)))
     return ShardRun(shards, done, label_counts, n_rejects)
 
 

@@ -20,9 +20,12 @@ from augkit.errors import UserError
 from augkit.mrz import LAYOUTS
 from augkit.synth.fonts import FontRef, font_ref, missing, system_fonts
 
-KINDS = ("mrz", "bz", "korean-name", "text")
+KINDS = ("mrz", "bz", "korean-name", "text", "page")
 # The scripts each kind writes, and (for built-in kinds) the characters it can write in them.
-KIND_SCRIPTS = {"mrz": ("ocr",), "bz": ("latin",), "korean-name": ("hangul", "latin"), "text": ("latin", "hangul")}
+KIND_SCRIPTS = {"mrz": ("ocr",), "bz": ("latin",), "korean-name": ("hangul", "latin"), "text": ("latin", "hangul"),
+                "page": ("ocr", "latin", "hangul")}
+# Scripts a kind can do without (a page without a Hangul font has no Korean name line).
+OPTIONAL_SCRIPTS = {"page": ("hangul",)}
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class SynthConfig:
     romanised: bool = False
     corpus: str | None = None
     corpus_identity: dict[str, Any] = field(default_factory=dict)
+    rec_crops: bool = False   # --kind page: also each line's rectified crop, in rec_train.txt / rec_val.txt
 
     def __post_init__(self):
         _check(self.kind in KINDS, f"--kind must be one of {', '.join(KINDS)}")
@@ -58,6 +62,7 @@ class SynthConfig:
                f"--mrz-layout must be among {', '.join(LAYOUTS)}")
         _check((self.kind == "text") == (self.corpus is not None),
                "--corpus FILE is required with --kind text, and only there")
+        _check(not self.rec_crops or self.kind == "page", "--rec-crops goes with --kind page")
 
     @property
     def crops_per_item(self) -> int:
@@ -68,6 +73,10 @@ class SynthConfig:
             return 2 if self.romanised else 1
         if self.kind == "text":
             return self.count
+        if self.kind == "page":
+            from augkit.synth.page import MAX_LINES
+
+            return 1 + MAX_LINES if self.rec_crops else 1
         return 1
 
     def fonts_for(self, script: str) -> list[FontRef]:
@@ -81,6 +90,7 @@ class SynthConfig:
                 "val_fraction": self.val_fraction,
                 "mrz_layouts": list(self.mrz_layouts) if self.kind == "mrz" else None,
                 "romanised": self.romanised if self.kind == "korean-name" else None,
+                "rec_crops": self.rec_crops if self.kind == "page" else None,
                 "fonts": [f.identity() for f in self.fonts], "corpus": self.corpus_identity or None,
                 "versions": synth_versions()}
 
@@ -115,7 +125,14 @@ def resolve_fonts(kind: str, user_fonts: list[str | Path] | None) -> tuple[FontR
     if user_fonts:
         return tuple(font_ref("any", path) for path in user_fonts)
     if kind != "text":
-        return tuple(f for script in KIND_SCRIPTS[kind] for f in system_fonts(script))
+        refs = []
+        for script in KIND_SCRIPTS[kind]:
+            try:
+                refs.extend(system_fonts(script))
+            except UserError:
+                if script not in OPTIONAL_SCRIPTS.get(kind, ()):
+                    raise
+        return tuple(refs)
     # A corpus may be in any script: take what this machine has; each text finds its fonts.
     refs: list[FontRef] = []
     for script in KIND_SCRIPTS[kind]:

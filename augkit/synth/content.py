@@ -40,6 +40,12 @@ def kind_alphabets(kind: str, romanised: bool = False) -> dict[str, str]:
         return {"ocr": string.digits + string.ascii_uppercase + "<"}
     if kind == "bz":
         return {"latin": "".join(sorted(_bz_characters()))}
+    if kind == "page":
+        from augkit.synth.page import FIELDS
+
+        captions = "".join(c for c, _, _, _ in FIELDS) + "PASSPORT / PASSEPORT"
+        return {"ocr": string.digits + string.ascii_uppercase + "<",
+                "latin": "".join(sorted(_bz_characters() | set(captions)))}
     if kind == "korean-name":
         hangul = {c for s in surnames()[0] for c in s.hangul} | {c for n, _ in given_names()[0] for c in n}
         scripts = {"hangul": "".join(sorted(hangul))}

@@ -50,6 +50,8 @@ def synth(config: SynthConfig, workers: int = 1, backend: str = "loky", address:
 
 
 def _images_per_item(config: SynthConfig) -> float:
+    if config.kind == "page":
+        return 30.0 if config.rec_crops else 1.0   # a page and about 29 lines
     if config.kind == "mrz":
         return max(LAYOUTS[layout][0] for layout in config.mrz_layouts)
     return config.crops_per_item
@@ -59,6 +61,11 @@ def _bytes_per_image(config: SynthConfig, samples: int = 4) -> float:
     """Mean JPEG size of the first few items' crops (for the disk check)."""
     if config.kind == "text":
         return DEFAULT_BYTES_PER_IMAGE
+    if config.kind == "page":
+        from augkit.synth.worker import page_images
+
+        images = page_images(config, 1, {"render": 0.0, "encode": 0.0})
+        return sum(len(x[-1]) for x in images) / len(images)
     sizes = []
     for number in range(1, min(samples, config.count) + 1):
         lines, _ = make_item(config.kind, item_rng(config.seed, number, 0), config.mrz_layouts, config.romanised)

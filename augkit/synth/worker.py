@@ -35,6 +35,8 @@ def synth_shard(config: SynthConfig, shard: Shard) -> dict:
 
 
 def _synth_shard(config: SynthConfig, shard: Shard) -> dict:
+    if config.kind == "page":
+        return _page_shard(config, shard)
     started = time.perf_counter()
     out = Path(config.out)
     timing = {"content": 0.0, "render": 0.0, "encode": 0.0, "write": 0.0}
@@ -128,3 +130,70 @@ def _font_by_identity(config: SynthConfig, identity: dict) -> FontRef:
         if font.sha256 == identity["sha256"] and font.face == identity["face"]:
             return font
     raise SampleRejected("font not in this run", identity["name"])
+
+
+def page_images(config: SynthConfig, number: int, timing: dict) -> list[tuple[int, str, str, dict, bytes]]:
+    """Every image of one page item, made before any is written: (crop number, split letter of
+    the train/val pair it goes to, label, manifest record, JPEG bytes). Crop 1 is the page (its
+    label the det annotation); with --rec-crops, crops 2.. are its lines."""
+    from augkit.crop.quad import cut_region
+    from augkit.synth.page import MAX_LINES, det_label, page_content, render_page, sample_look
+
+    t0 = time.perf_counter()
+    by_script = {script: config.fonts_for(script) for script in ("ocr", "latin", "hangul")}
+    lines, record = page_content(item_rng(config.seed, number, 0), korean=bool(by_script["hangul"]))
+    look = sample_look(item_rng(config.seed, number, 1), by_script, lines)
+    if any(v is None for v in look["fonts"].values()):
+        lacking = [role for role, v in look["fonts"].items() if v is None]
+        raise SampleRejected("no font draws the text", f"roles {', '.join(lacking)}")
+    page, regions = render_page(lines, look, list(config.fonts))
+    if len(regions) > MAX_LINES:
+        raise SampleRejected("page holds too many lines", f"{len(regions)} > {MAX_LINES}")
+    t1 = time.perf_counter()
+    out = [(1, "page", det_label(regions), {"label": "page", "regions": len(regions), "look": look,
+                                              "content": record, "size": [page.shape[1], page.shape[0]]},
+            encode_jpeg(page, config.jpeg_quality))]
+    if config.rec_crops:
+        for k, region in enumerate(regions, start=2):
+            crop, cut = cut_region(page, tuple(map(tuple, region["points"])), region["text"], config.height)
+            out.append((k, "rec", region["text"], {"label": region["text"], "field": region["field"],
+                                                   "role": region["role"], "script": region["script"],
+                                                   "quad": cut.quad, "size": [crop.shape[1], crop.shape[0]]},
+                        encode_jpeg(crop, config.jpeg_quality)))
+    timing["render"] += t1 - t0
+    timing["encode"] += time.perf_counter() - t1
+    return out
+
+
+def _page_shard(config: SynthConfig, shard: Shard) -> dict:
+    """A shard of page items: each page image with its det label (train.txt/val.txt) and, with
+    --rec-crops, its line crops (rec_train.txt/rec_val.txt); a page and its crops share a side."""
+    started = time.perf_counter()
+    out = Path(config.out)
+    timing = {"content": 0.0, "render": 0.0, "encode": 0.0, "write": 0.0}
+    labels, rejects, manifest = [], [], []
+    counts = {"lines": shard.n_lines, "sources": 0, "images": 0, "rejects": 0, "val_sources": 0}
+    made_folders: set[str] = set()
+    for number in range(shard.start_line, shard.start_line + shard.n_lines):
+        try:
+            images = page_images(config, number, timing)
+        except SampleRejected as exc:
+            rejects.append(reject_row(number, "", exc.reason, exc.detail))
+            continue
+        page_rel = image_relpath(number, 1, config.crops_per_item, config.max_per_folder)
+        val = in_validation(config.seed, source_key(page_rel), config.val_fraction)
+        for crop, what, label, record, data in images:
+            t0 = time.perf_counter()
+            rel = image_relpath(number, crop, config.crops_per_item, config.max_per_folder)
+            write_image(out, rel, data, made_folders)
+            timing["write"] += time.perf_counter() - t0
+            manifest.append(json.dumps({"image": rel, "item": number, "crop": crop, **record,
+                                        **({"page": page_rel} if crop > 1 else {})},
+                                       ensure_ascii=False, separators=(",", ":")))
+            split = ("v" if val else "t") if what == "page" else ("s" if val else "r")
+            labels.append(f"{split}\t{rel}\t{label}")
+        counts["sources"] += 1
+        counts["val_sources"] += val
+        counts["images"] += len(images)
+    return finish_shard(out, shard.index, shard.start_line, config.fingerprint(), labels, rejects, manifest, counts,
+                        timing, started)
