@@ -124,6 +124,8 @@ def make_run_config(name: str, data: Path, val: Path | None = None, dict_file: P
         config[part]["dataset"]["data_dir"] = str(data)
         config[part]["dataset"]["label_file_list"] = [str(labels)]
     if not is_rec:
+        for path in (train, val):
+            notes.append(_check_det_labels(path))
         return config, notes + [f"use_gpu {g['use_gpu']}"]
 
     dict_path = Path(dict_file).resolve() if dict_file else data_folder("labels") / Path(g["character_dict_path"]).name
@@ -175,6 +177,31 @@ def make_run_config(name: str, data: Path, val: Path | None = None, dict_file: P
         notes.append(f"train batch size {n_train} (fewer lines than one batch)")
     notes.append(f"use_gpu {g['use_gpu']}; input {height}x{width}")
     return config, notes
+
+
+def _check_det_labels(path: Path) -> str:
+    """Refuse a label file PaddleOCR's det loader cannot read whole (a rec label file, malformed
+    JSON, regions without four points): it would skip or crash on such lines mid-training."""
+    from augkit.crop.formats import Page, RegionReject, parse_paddle_det_line
+
+    pages = regions = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        page = parse_paddle_det_line(line, f"{path.name}:{number}")
+        if isinstance(page, RegionReject):
+            hint = (" (a recognition label file? det configs train on pages: augkit synth --kind page)"
+                    if page.reason == "malformed line" and number == 1 else "")
+            raise UserError(f"{path}:{number} is not a PaddleOCR det label line: {page.detail or page.reason}{hint}")
+        bad = [r for r in page.regions if isinstance(r, RegionReject) and not r.excused and r.points is None]
+        if bad:
+            raise UserError(f"{path}:{number}: region {bad[0].number} has {bad[0].reason} ({bad[0].detail}); "
+                            "PaddleOCR's det loader would fail on this page")
+        pages += 1
+        regions += len(page.regions)
+    if not pages:
+        raise UserError(f"{path} has no pages")
+    return f"{path.name}: {pages} pages, {regions} regions"
 
 
 def _set_everywhere(node: Any, key: str, value: Any) -> None:

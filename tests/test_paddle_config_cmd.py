@@ -95,12 +95,29 @@ def test_refusals_name_the_reason(tmp_path):
 
 
 def test_detection_config_gets_data_paths(tmp_path):
-    data = _generate(tmp_path, "bz", "en_dict.txt")
+    data = tmp_path / "pages"
+    result = CliRunner().invoke(cli, ["synth", "--kind", "page", "--count", "4", "--val-fraction", "0.5", "--seed", "1",
+                                      "--out", str(data), "--quiet"])
+    assert result.exit_code == 0, result.output
     result = _config("det_db_mv3", "--data", str(data), "--gpu")
     assert result.exit_code == 0, result.output
+    assert "train.txt: " in result.output and " pages, " in result.output
     config = yaml.safe_load((data / "det_db_mv3.yml").read_text(encoding="utf-8"))
     assert config["Global"]["use_gpu"] is True
     assert config["Train"]["dataset"]["data_dir"] == str(data.resolve())
+    assert config["Eval"]["dataset"]["label_file_list"] == [str(data.resolve() / "val.txt")]
+
+
+def test_detection_config_refuses_recognition_labels_and_broken_pages(tmp_path):
+    rec = _generate(tmp_path, "bz", "en_dict.txt")
+    result = _config("det_db_mv3", "--data", str(rec), "--gpu")
+    assert result.exit_code != 0 and "augkit synth --kind page" in result.output
+    data = tmp_path / "pages"
+    data.mkdir()
+    (data / "train.txt").write_text('p.jpg\t[{"transcription": "A", "points": [[0, 0], [9, 0], [9, 9]]}]\n')
+    (data / "val.txt").write_text('p.jpg\t[{"transcription": "A", "points": [[0, 0], [9, 0], [9, 9], [0, 9]]}]\n')
+    result = _config("det_db_mv3", "--data", str(data), "--gpu")
+    assert result.exit_code != 0 and "train.txt:1: region 1 has wrong number of points" in result.output
 
 
 def _bundled(name: str) -> dict:
