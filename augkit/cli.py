@@ -102,10 +102,27 @@ def cli(verbose: bool) -> None:
 @click.option("--recipe", default=None, help="Preview one recipe (built-in name or file) for every variant.")
 @click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many sources to show.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@click.option("--task", type=click.Choice(["rec", "det"]), default="rec", show_default=True,
+              help="det: pages from --input annotations, their polygons drawn.")
+@click.option("--format", "fmt", type=click.Choice(["paddle-det", "icdar2015", "sroie"]), default="paddle-det",
+              show_default=True, help="--task det: the page annotations' format.")
 @_user_errors
-def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, recipe, count, out):
+def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, recipe, count, out, task,
+            fmt):
     """Render a contact sheet: a few sources with all their variants, captioned with the parameters used."""
     from augkit.preview import preview as render
+
+    if task == "det":
+        from augkit.detect.preview import preview_det
+
+        if input_ is None:
+            raise UserError("augkit preview --task det needs --input: page annotations")
+        if recipe is not None:
+            recipe_strong = recipe_weak = recipe
+        images = data_dir if data_dir is not None else (input_ if input_.is_dir() else input_.parent)
+        preview_det(out, _plan(n_strong, n_weak, recipe_strong, recipe_weak), seed, fmt, input_, images, count=count)
+        click.echo(f"wrote {out}")
+        return
 
     label_file, root = _resolve_input(input_, data_dir)
     if recipe is not None:
@@ -137,14 +154,37 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
               help="Fail the run when more than this fraction of lines is rejected.")
 @click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
 @click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
+@click.option("--task", type=click.Choice(["rec", "det"]), default="rec", show_default=True,
+              help="rec: text-line crops; det: whole pages, their polygons moved with the pixels.")
+@click.option("--format", "fmt", type=click.Choice(["paddle-det", "icdar2015", "sroie"]), default="paddle-det",
+              show_default=True, help="--task det: the page annotations' format (--input a file, or a folder of them).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, out, workers, shard_size,
              max_per_folder, jpeg_quality, val_fraction, group_variants, dict_file, max_text_length, allow_space,
-             max_error_rate, backend, address, quiet):
-    """Write N strong + M weak variants of every source as JPEGs with PaddleOCR label files (resumable)."""
+             max_error_rate, backend, address, task, fmt, quiet):
+    """Write N strong + M weak variants of every source as JPEGs with PaddleOCR label files (resumable).
+    With --task det, of every annotated page, with PaddleOCR det labels."""
     from augkit.generate import generate as run, make_config
     from augkit.reader import load_dictionary
+
+    if task == "det":
+        if input_ is None:
+            raise UserError("augkit generate --task det needs --input: page annotations (a det label file, "
+                            "or an ICDAR 2015 / SROIE folder with --format)")
+        from augkit.detect.augment import generate_det, make_det_config
+        from augkit.recipe import load_recipe_data
+
+        images = data_dir if data_dir is not None else (input_ if input_.is_dir() else input_.parent)
+        config, shards, pages = make_det_config(
+            fmt, [input_], images, out, load_recipe_data(recipe_strong, "strong")[0],
+            load_recipe_data(recipe_weak, "weak")[0], n_strong=n_strong, n_weak=n_weak, seed=seed,
+            shard_size=min(shard_size, 50) if shard_size == 1000 else shard_size, max_per_folder=max_per_folder,
+            jpeg_quality=jpeg_quality, val_fraction=val_fraction)
+        summary = generate_det(config, shards, pages, workers=workers, backend=backend, address=address,
+                               max_error_rate=max_error_rate, progress=not quiet)
+        _echo_run_summary(summary, out, "{images:,} page images from {sources:,} pages")
+        return
 
     label_file, root = _resolve_input(input_, data_dir)
     charset = load_dictionary(dict_file) if dict_file is not None else None

@@ -60,7 +60,8 @@ class Recipe:
         """
         applied = []
         # Relative lengths are fractions of the source crop's height, whatever later steps do to the canvas.
-        ctx = VariantContext(ctx.variant, ctx.index, image.shape[0])
+        # (A page sets it to its text's height: augkit.detect.augment.)
+        ctx = VariantContext(ctx.variant, ctx.index, ctx.height if ctx.height is not None else image.shape[0])
         words = variant_words(seed, line, ctx.variant, len(self.steps))
         later = ctx.index != 0
         owned = False  # whether `image` is this walk's own (made by an earlier step), not the caller's

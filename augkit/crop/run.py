@@ -35,10 +35,7 @@ def make_crop_config(fmt: str, labels: list[str | Path], images: str | Path, out
     shard_size = options.get("shard_size", 50)
     if shard_size < 1:
         raise UserError("--shard-size must be at least 1")
-    if fmt == "paddle-det":
-        shards, slots, regions = _plan_paddle_det(files, shard_size)
-    else:
-        shards, slots, regions = _plan_pages(fmt, files, images_dir, shard_size)
+    shards, slots, regions = plan_pages(fmt, files, images_dir, shard_size)
     identities = tuple(file_identity(f, whole=fmt != "paddle-det") for f in files)
     config = CropConfig(out=str(Path(out).resolve()), format=fmt, label_files=tuple(str(f) for f in files),
                         images_dir=str(images_dir.resolve()), label_identities=identities, slots=max(1, slots),
@@ -46,7 +43,15 @@ def make_crop_config(fmt: str, labels: list[str | Path], images: str | Path, out
     return config, shards, regions
 
 
-def _plan_pages(fmt: str, files: list[Path], images: Path, shard_size: int) -> tuple[list[CropShard], int, int]:
+def plan_pages(fmt: str, files: list[Path], images: Path, shard_size: int) -> tuple[list[CropShard], int, int]:
+    """Shards of the pages in `files`, the most regions on one page, and the number of regions
+    (whole-line rejects count as one)."""
+    if fmt == "paddle-det":
+        return _plan_paddle_det(files, shard_size)
+    return _plan_box_pages(fmt, files, images, shard_size)
+
+
+def _plan_box_pages(fmt: str, files: list[Path], images: Path, shard_size: int) -> tuple[list[CropShard], int, int]:
     slots = regions = 0
     for path in files:
         page = read_box_page(path, page_image_for(path, fmt, images))
