@@ -30,6 +30,10 @@ def test_wheel_contains_package_data(tmp_path):
     assert {"augkit/synth/font_files/OCRB.otf", "augkit/synth/font_files/README.md", "augkit/synth/data/countries.tsv",
             "augkit/synth/data/people.yaml", "augkit/synth/data/korean_surnames.tsv",
             "augkit/synth/data/korean_given_names.tsv", "augkit/synth/data/README.md"} <= names
+    # Every module of the source tree is in the wheel (a new package left out of pyproject's list
+    # would import in a checkout and fail once installed).
+    modules = {p.relative_to(REPO).as_posix() for p in (REPO / "augkit").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)[:5]
     labels = (REPO / "augkit" / "samples" / "labels.txt").read_text(encoding="utf-8").splitlines()
     for line in labels:
         assert f"augkit/samples/{line.split(chr(9))[0]}" in names
