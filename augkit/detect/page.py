@@ -35,6 +35,7 @@ from augkit.eval.align import distance
 from augkit.eval.normalise import Normalisation
 
 PAGE_WIDTHS = (320, 640, 960, 1280)
+READ_AHEAD = 512   # crops gathered (over pages) before the recogniser reads them
 
 
 @dataclass(frozen=True)
@@ -85,33 +86,42 @@ def evaluate_page(config: PageEvalConfig, progress: bool = False) -> dict:
     loop = PageLoop(config.det, progress, what="eval page")
     rows: list[dict] = []
     cut_seconds = read_seconds = 0.0
+    pending: list[tuple[dict, int]] = []   # (row, detection index) of crops waiting to be read
+    crops: list = []
+
+    def read_pending(rec) -> float:
+        t = time.perf_counter()
+        for (row, i), (text, confidence) in zip(pending, rec.read(crops) if crops else []):
+            row["detections"][i].update(text=text, confidence=round(float(confidence), 6))
+        pending.clear()
+        crops.clear()
+        return time.perf_counter() - t
+
     with Recognizer(config.rec_model, dict_file=config.dict_file, space=config.space, height=config.rec_height,
                     widths=config.rec_widths, batch=config.batch, backend=config.backend,
                     dynamic_widths=PAGE_WIDTHS) as rec:
         for s in loop:
             row = page_row(s.number, s.page, s.image.shape, s.input_shape, s.gt, s.boxes, s.result)
             t0 = time.perf_counter()
-            crops, where = [], []
             for i, d in enumerate(row["detections"]):
+                d["text"] = ""
                 if d["status"] not in (MATCHED, FALSE):
                     continue
                 try:
                     crop, cut = cut_region(s.image, tuple(map(tuple, d["points"])), None)
                 except SampleRejected as exc:
-                    d.update(text="", confidence=0.0, cut_error=exc.reason)
+                    d.update(confidence=0.0, cut_error=exc.reason)
                     continue
                 d["turned"] = cut.rotated
                 crops.append(crop)
-                where.append(i)
-            t1 = time.perf_counter()
-            for i, (text, confidence) in zip(where, rec.read(crops) if crops else []):
-                row["detections"][i].update(text=text, confidence=round(float(confidence), 6))
-            t2 = time.perf_counter()
-            cut_seconds += t1 - t0
-            read_seconds += t2 - t1
-            for d in row["detections"]:
-                d.setdefault("text", "")
+                pending.append((row, i))
+            cut_seconds += time.perf_counter() - t0
             rows.append(row)
+            # Crops of several pages are read together, so the width buckets' batches run full
+            # (a reading never depends on its neighbours: batches are always run at full size).
+            if len(crops) >= READ_AHEAD:
+                read_seconds += read_pending(rec)
+        read_seconds += read_pending(rec)
         rec_info = rec.describe()
     wall = time.perf_counter() - started
     if not rows:
