@@ -6,10 +6,7 @@ real PP-OCRv4 detector finding the lines."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import random
-import sys
 from pathlib import Path
 
 import cv2
@@ -119,47 +116,20 @@ def test_rec_crops_need_the_page_kind(tmp_path):
 
 
 def test_paddleocr_det_loader_reads_every_page(pages):
-    spec = importlib.util.find_spec("paddleocr")
-    if spec is not None and spec.submodule_search_locations:
-        folder = list(spec.submodule_search_locations)[0]
-        if folder not in sys.path:
-            sys.path.append(folder)
-    pytest.importorskip("paddle")
-    pytest.importorskip("ppocr.data")
-    import yaml
-    from ppocr.data.simple_dataset import SimpleDataSet
-    from ppocr.utils.logging import get_logger
+    from paddle_det import det_samples
 
-    config = yaml.safe_load((REPO / "paddle_configs" / "det_db_mv3.yml").read_text())
-    for part in ("Train", "Eval"):
-        config[part]["dataset"]["data_dir"] = str(pages)
-        config[part]["dataset"]["label_file_list"] = [str(pages / "train.txt")]
-    random.seed(0)
-    np.random.seed(0)
-    for mode in ("Train", "Eval"):
-        ds = SimpleDataSet(config, mode, get_logger(), 0)
-        calls = []
-        getitem = type(ds).__getitem__
-
-        def spy(arg):  # PaddleOCR's own retry on a failed sample comes through here
-            calls.append(arg)
-            return getitem(ds, arg)
-
-        ds.__getitem__ = spy
-        assert len(ds) == len((pages / "train.txt").read_text().splitlines())
-        for idx in range(len(ds)):
-            calls.clear()
-            outs = ds.__getitem__(idx)
-            assert calls == [idx], f"{mode} index {idx}: PaddleOCR replaced the sample"
-            if mode == "Train":
-                image, threshold_map, threshold_mask, shrink_map, shrink_mask = outs
-                assert image.shape == (3, 640, 640) and shrink_map.sum() > 0
-            else:
-                image, shape, polys, ignore = outs[:4]
-                line = ds.data_lines[ds.data_idx_order_list[idx]].decode("utf-8").rstrip("\n")
-                ours = parse_paddle_det_line(line, "train.txt")
-                np.testing.assert_array_equal(polys, np.array([r.points for r in ours.regions], np.float32))
-                assert not ignore.any()
+    seen = 0
+    for mode, idx, outs, line in det_samples(pages, pages / "train.txt"):
+        seen += 1
+        if mode == "Train":
+            image, threshold_map, threshold_mask, shrink_map, shrink_mask = outs
+            assert image.shape == (3, 640, 640) and shrink_map.sum() > 0
+        else:
+            image, shape, polys, ignore = outs[:4]
+            ours = parse_paddle_det_line(line, "train.txt")
+            np.testing.assert_array_equal(polys, np.array([r.points for r in ours.regions], np.float32))
+            assert not ignore.any()
+    assert seen == 2 * len((pages / "train.txt").read_text().splitlines())
 
 
 def test_a_real_detector_finds_the_lines(pages, tmp_path):
