@@ -238,6 +238,7 @@ def test_eval_det_real_model_on_rendered_pages_with_bad_input(tmp_path):
     entries[1]["transcription"] = ""                                      # empty text: don't care, listed
     entries[2]["points"] = entries[2]["points"][:3]                        # 3 points: not scored, listed
     entries.append({"transcription": "X"})                                # no points: listed
+    entries.append({"transcription": "FAR", "points": [[2000, 10], [2100, 10], [2100, 30], [2000, 30]]})  # off the page
     lines = [good[0].split("\t")[0] + "\t" + json.dumps(entries), good[1], good[2],
              "img/missing.png\t[]",                                       # missing page
              "img/page_00.png\t{not json",                                # malformed JSON
@@ -249,12 +250,13 @@ def test_eval_det_real_model_on_rendered_pages_with_bad_input(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "metrics.json").read_text())
     m = doc["metrics"]
-    assert doc["counts"] == {"pages": 6, "scored": 3, "rejected_pages": 3, "rejects": 6}
+    assert doc["counts"] == {"pages": 6, "scored": 3, "rejected_pages": 3, "rejects": 7}
     assert m["annotated"] == 21 - 3 and m["dont_care_annotations"] == 2
     assert m["recall"] >= 0.9 and m["precision"] >= 0.9, m      # a real detector on clean printed lines
     reasons = [line.split("\t")[2] for line in (out / "rejects.tsv").read_text().splitlines()]
     assert sorted(reasons) == sorted(["empty transcription", "wrong number of points", "malformed annotation",
-                                      "missing image", "malformed line", "page path escapes --images"])
+                                      "missing image", "malformed line", "page path escapes --images",
+                                      "region outside the page"])
     from augkit.detect.evaluate import recompute
 
     assert recompute(out) == m

@@ -72,11 +72,17 @@ def _page_image(images: Path, page: Page):
     return read_image(images, page.image)
 
 
-def ground_truth(page: Page, number: int) -> tuple[list[dict], list[Reject]]:
+def ground_truth(page: Page, number: int, size: tuple[int, int] | None = None) -> tuple[list[dict], list[Reject]]:
     """The page's annotations as scored (points, text, don't-care) and the regions recorded as
-    rejects (unusable points: not scored; unusable text: scored as don't-care)."""
+    rejects (unusable points, or wholly outside the page of `size` (width, height): not scored;
+    unusable text: scored as don't-care). A region partly outside the page is scored as given."""
     gt, rejects = [], []
     for region in page.regions:
+        points = getattr(region, "points", None)
+        if size is not None and points is not None and _outside(points, size):
+            rejects.append(Reject(number, region.where, "region outside the page",
+                                  f"{[list(p) for p in points]} on a {size[0]}x{size[1]} page; region not scored"))
+            continue
         if isinstance(region, Region):
             gt.append({"points": [list(p) for p in region.points], "text": region.text, "dont_care": False})
         elif region.points is not None:
@@ -102,6 +108,11 @@ class Scored:
     gt: list[dict]
     boxes: list
     result: PageScore
+
+
+def _outside(points, size: tuple[int, int]) -> bool:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return max(xs) <= 0 or max(ys) <= 0 or min(xs) >= size[0] or min(ys) >= size[1]
 
 
 class PageLoop:
@@ -148,7 +159,7 @@ class PageLoop:
             t3 = time.perf_counter()
             boxes = db_boxes(prob, image.shape[:2], config.db)
             t4 = time.perf_counter()
-            gt, page_rejects = ground_truth(page, number)
+            gt, page_rejects = ground_truth(page, number, (image.shape[1], image.shape[0]))
             self.rejects.extend(page_rejects)
             result = score_page([(g["points"], g["dont_care"]) for g in gt], [list(b.points) for b in boxes],
                                 config.iou)
