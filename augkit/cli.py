@@ -143,6 +143,9 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
 @click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
               help="Fraction of sources (never single variants) written to val.txt.")
 @click.option("--group-variants", is_flag=True, help='Write PaddleOCR\'s list form: ["a.jpg", "b.jpg"]<TAB>label.')
+@click.option("--keep-source", is_flag=True,
+              help="Also write every source itself (variant 00: its own bytes when it is a JPEG) and list it with "
+                   "its variants, so one label file trains on the clean crops and their augmentations.")
 @click.option("--dict", "dict_file", type=click.Path(path_type=Path), default=None,
               help="Character dictionary: labels with other characters are rejected.")
 @click.option("--max-text-length", type=click.IntRange(min=1), default=None, help="Reject longer labels.")
@@ -161,8 +164,8 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, out, workers, shard_size,
-             max_per_folder, jpeg_quality, val_fraction, group_variants, dict_file, max_text_length, allow_space,
-             max_error_rate, backend, address, task, fmt, quiet):
+             max_per_folder, jpeg_quality, val_fraction, group_variants, keep_source, dict_file, max_text_length,
+             allow_space, max_error_rate, backend, address, task, fmt, quiet):
     """Write N strong + M weak variants of every source as JPEGs with PaddleOCR label files (resumable).
     With --task det, of every annotated page, with PaddleOCR det labels."""
     from augkit.generate import generate as run, make_config
@@ -191,7 +194,8 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
     config = make_config(label_file, root, out, recipe_strong, recipe_weak, charset=charset, n_strong=n_strong,
                          n_weak=n_weak, seed=seed, delimiter=delimiter, shard_size=shard_size,
                          max_per_folder=max_per_folder, jpeg_quality=jpeg_quality, val_fraction=val_fraction,
-                         group_variants=group_variants, max_text_length=max_text_length, allow_space=allow_space)
+                         group_variants=group_variants, max_text_length=max_text_length, allow_space=allow_space,
+                         keep_source=keep_source)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)
     _echo_run_summary(summary, out, "{images:,} images from {sources:,} sources")

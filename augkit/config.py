@@ -62,6 +62,7 @@ class GenerateConfig:
     charset: tuple[str, ...] | None = None
     max_text_length: int | None = None
     allow_space: bool = True  # False: --no-space, for models without use_space_char
+    keep_source: bool = False  # --keep-source: the source itself as variant 0, listed with its variants
     label_file_identity: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -95,6 +96,8 @@ class GenerateConfig:
             # The default is left out, so runs made before --no-space existed keep their
             # fingerprint and resume; only --no-space runs carry the key.
             del settings["allow_space"]
+        if not self.keep_source:
+            del settings["keep_source"]   # likewise for --keep-source
         settings["versions"] = library_versions()
         return settings
 

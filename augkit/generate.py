@@ -50,8 +50,9 @@ def generate(config: GenerateConfig, workers: int = 1, backend: str = "loky", ad
     if finished is not None:
         return finished
     shards, usable_lines = plan_shards(config.label_file, config.shard_size)
-    run = run_shards(config, shards, run_shard, units_per_line=config.n_variants, unit="img",
-                     images_per_line=config.n_variants, bytes_per_image=lambda: _bytes_per_image(config),
+    per_line = config.n_variants + config.keep_source
+    run = run_shards(config, shards, run_shard, units_per_line=per_line, unit="img",
+                     images_per_line=per_line, bytes_per_image=lambda: _bytes_per_image(config),
                      usable_lines=usable_lines, workers=workers, backend=backend, address=address,
                      max_error_rate=max_error_rate, progress=progress, desc="generate")
     summary = _summary(config, run, time.perf_counter() - started, workers, backend, max_error_rate)
@@ -83,6 +84,7 @@ def _summary(config: GenerateConfig, run: ShardRun, wall: float, workers: int, b
         **summary_core(config, run, wall, workers, backend, max_error_rate),
         "inputs": {"label_file": config.label_file, "data_root": config.data_root, "out": config.out},
         "recipes": {"strong": plan.strong.describe(), "weak": plan.weak.describe()},
-        "layout": {"images": "images_NNNNN/LLLLLLLLLL_VV.jpg (L: label-file line, V: variant)",
+        "layout": {"images": "images_NNNNN/LLLLLLLLLL_VV.jpg (L: label-file line, V: variant; 00 the source "
+                             "itself with --keep-source)",
                    "manifest": "shards/shard_NNNNNN.jsonl.gz: per image, its source line and stage parameters"},
     }

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import cv2
 
-from augkit.codec import encode_jpeg, read_source_image, single_threaded_opencv
+from augkit.codec import encode_jpeg, read_image_bytes, read_source_image, single_threaded_opencv
 from augkit.config import GenerateConfig
 from augkit.errors import SampleRejected
 from augkit.plan import Shard
@@ -108,10 +108,24 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
                         timing, started)
 
 
+def _write_source(config, source, image, out: str, made_folders: set, manifest: list) -> str:
+    """`--keep-source`: the source itself as variant 0, its own bytes when it is a baseline JPEG
+    that decodes to what generate augments (no second compression), else encoded as variants are."""
+    data = read_image_bytes(config.data_root, source.path)
+    if not (data[:3] == b"\xff\xd8\xff" and image.ndim == 3 and image.shape[2] == 3):
+        data = encode_jpeg(image, config.jpeg_quality)
+    rel = image_relpath(source.line, 0, config.n_variants, config.max_per_folder, first=0)
+    write_image(out, rel, data, made_folders)
+    manifest.append(manifest_json({"image": rel, "line": source.line, "source": source.path, "variant": 0,
+                                   "recipe": "source", "size": [image.shape[1], image.shape[0]], "steps": []}))
+    return rel
+
+
 def _write_variants(config, plan, source, image, out: str, made_folders: set, manifest: list, timing: dict) -> list[str]:
-    written = []
+    written = [_write_source(config, source, image, out, made_folders, manifest)] if config.keep_source else []
     seed, line, path, quality = config.seed, source.line, source.path, config.jpeg_quality
     n_variants, max_per_folder = config.n_variants, config.max_per_folder
+    first = 0 if config.keep_source else 1
     augment = encode = write = 0.0
     clock = time.perf_counter
     for recipe, ctx in plan:
@@ -120,7 +134,7 @@ def _write_variants(config, plan, source, image, out: str, made_folders: set, ma
         t1 = clock()
         data = encode_jpeg(variant, quality)
         t2 = clock()
-        rel = image_relpath(line, ctx.variant, n_variants, max_per_folder)
+        rel = image_relpath(line, ctx.variant, n_variants, max_per_folder, first)
         write_image(out, rel, data, made_folders)
         t3 = clock()
         augment += t1 - t0

@@ -33,14 +33,16 @@ def variant_digits(n_variants: int) -> int:
     return max(2, len(str(n_variants)))
 
 
-def image_relpath(line: int, variant: int, n_variants: int, max_per_folder: int) -> str:
+def image_relpath(line: int, variant: int, n_variants: int, max_per_folder: int, first: int = 1) -> str:
     """Output path of one variant, relative to OUT.
 
-    The folder comes from the variant's planned slot ((line - 1) * n_variants + variant - 1),
-    not from a running count, so it is the same whichever worker writes it and never holds
-    more than `max_per_folder` images (rejected and blank lines just leave gaps).
+    The folder comes from the variant's planned slot ((line - 1) * slots + variant - first, with
+    variants numbered first..n_variants), not from a running count, so it is the same whichever
+    worker writes it and never holds more than `max_per_folder` images (rejected and blank lines
+    just leave gaps). `first=0` numbers the source itself 0 (`generate --keep-source`).
     """
-    folder = ((line - 1) * n_variants + (variant - 1)) // max_per_folder + 1
+    slots = n_variants + 1 - first
+    folder = ((line - 1) * slots + (variant - first)) // max_per_folder + 1
     return _name_format(n_variants) % (folder, line, variant)
 
 

@@ -84,6 +84,32 @@ def test_names_folders_and_cap(tmp_path):
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)  # source order, then variant order
 
 
+def test_keep_source_lists_each_source_beside_its_variants(tmp_path):
+    samples = sample_labels()
+    plain, kept = tmp_path / "plain", tmp_path / "kept"
+    assert run_cli("--out", str(plain), "--strong", "2", "--weak", "1").exit_code == 0
+    assert run_cli("--out", str(kept), "--strong", "2", "--weak", "1", "--keep-source", "--max-per-folder",
+                   "50").exit_code == 0
+    rows, plain_rows = read_labels(kept / "train.txt"), read_labels(plain / "train.txt")
+    sources = [line.split("\t") for line in samples.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4 * len(sources)
+    for i, (path, label) in enumerate(sources):
+        group = rows[4 * i:4 * i + 4]
+        assert [r[0].rsplit("_", 1)[1] for r in group] == ["00.jpg", "01.jpg", "02.jpg", "03.jpg"]
+        assert {r[1] for r in group} == {label}
+        # The source is its own bytes (a JPEG: no second compression) ...
+        assert (kept / group[0][0]).read_bytes() == (samples.parent / path).read_bytes()
+        # ... and the variants are the same bytes as without --keep-source.
+        for (rel, _), (plain_rel, _) in zip(group[1:], plain_rows[3 * i:3 * i + 3]):
+            assert (kept / rel).read_bytes() == (plain / plain_rel).read_bytes()
+    for folder in kept.glob("images_*"):
+        assert len(list(folder.iterdir())) <= 50
+    assert sum(1 for _ in kept.glob("images_*/*.jpg")) == len(rows)
+    manifest = json.loads((kept / "augkit_run.json").read_text())
+    assert manifest["config"]["keep_source"] is True and "keep_source" not in json.loads(
+        (plain / "augkit_run.json").read_text())["config"]
+
+
 def test_same_file_name_in_two_folders_never_collides(tmp_path):
     src = tmp_path / "src"
     make_crops(src, 1, subdir="a")
