@@ -182,7 +182,7 @@ def make_run_config(name: str, data: Path, val: Path | None = None, dict_file: P
 def _check_det_labels(path: Path) -> str:
     """Refuse a label file PaddleOCR's det loader cannot read whole (a rec label file, malformed
     JSON, regions without four points): it would skip or crash on such lines mid-training."""
-    from augkit.crop.formats import Page, RegionReject, parse_paddle_det_line
+    from augkit.crop.formats import RegionReject, parse_paddle_det_line
 
     pages = regions = 0
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -15,7 +15,6 @@ checkout and paddle, paddle2onnx, onnxruntime, pyclipper and shapely import.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 from pathlib import Path

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from augkit.codec import encode_jpeg, read_source_image, single_threaded_opencv
 from augkit.crop.config import CropConfig
-from augkit.crop.formats import Page, Region, RegionReject, page_image_for, parse_paddle_det_line, read_box_page
+from augkit.crop.formats import Page, RegionReject, page_image_for, parse_paddle_det_line, read_box_page
 from augkit.crop.quad import cut_region
 from augkit.errors import SampleRejected
 from augkit.plan import Shard
