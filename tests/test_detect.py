@@ -358,3 +358,28 @@ def test_eval_page_needs_both_models(tmp_path):
     r = CliRunner().invoke(cli, ["eval", "--task", "page", "--det", str(det_model()), "--labels", str(labels),
                                  "--out", str(tmp_path / "o")])
     assert r.exit_code != 0 and "--rec" in r.output and "Traceback" not in r.output
+
+
+def test_eval_det_reads_every_format_alike(tmp_path):
+    """The same pages as SROIE box files and ICDAR 2015 gt files score as their det labels do."""
+    model = det_model()
+    labels, pages = render_pages(tmp_path, pages=2)
+    runner = CliRunner()
+    sroie, icdar = tmp_path / "box", tmp_path / "gt"
+    sroie.mkdir()
+    icdar.mkdir()
+    for name, regions in pages:
+        stem = Path(name).stem
+        rows = "".join(",".join(str(round(v)) for p in q for v in p) + f",{t}\n" for t, q in regions)
+        (sroie / f"{stem}.csv").write_text(rows, encoding="utf-8")
+        (icdar / f"gt_{stem}.txt").write_text("\ufeff" + rows.replace("\n", "\r\n"), encoding="utf-8")
+    figures = {}
+    for fmt, source in (("paddle-det", labels), ("sroie", sroie), ("icdar2015", icdar)):
+        data_dir = tmp_path if fmt == "paddle-det" else tmp_path / "img"
+        out = tmp_path / f"eval_{fmt}"
+        result = runner.invoke(cli, ["eval", "--task", "det", "--model", str(model), "--format", fmt, "--labels",
+                                     str(source), "--data-dir", str(data_dir), "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        m = json.loads((out / "metrics.json").read_text())["metrics"]
+        figures[fmt] = (m["annotated"], m["matched"], m["detected"])
+    assert figures["sroie"] == figures["icdar2015"] == figures["paddle-det"] and figures["sroie"][0] == 14
