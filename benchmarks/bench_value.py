@@ -471,7 +471,8 @@ def plot_losses(results: dict[str, dict], path: Path) -> None:
         d.text((x(s), H - B + 8), f"{s:.0f}", fill="black", font=font, anchor="mt")
     d.text(((L + W - R) / 2, H - 18), "optimizer step", fill="black", font=font, anchor="mm")
     d.text((10, T - 20), "training loss (CTC, log scale)", fill="black", font=font)
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#17becf", "#ff7f0e", "#8c564b", "#7f7f7f"]
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#17becf", "#ff7f0e", "#8c564b", "#7f7f7f",
+               "#bcbd22", "#e377c2", "#393b79", "#637939", "#8c6d31", "#843c39"]
     for i, (name, c) in enumerate(curves.items()):
         colour = colours[i % len(colours)]
         dash = name.endswith("10")
