@@ -5,4 +5,4 @@ import os as _os
 # albumentations checks for updates over the network on import unless told not to.
 _os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"

@@ -60,6 +60,26 @@ def test_rotate_angle_within_limits():
     assert -3 <= min(angles) < -2.5 and 2.5 < max(angles) <= 3
 
 
+def test_rotate_rise_tilts_every_line_by_the_same_share_of_its_height():
+    """With `rise`, a long line turns less than a short word: the far end's lift is the drawn
+    fraction of the height whatever the width, and `limit` still caps the angle."""
+    stage = STAGES["rotate"](limit=[-3, 3], rise={"of_height": [0.0, 0.2]})
+    for h, w in ((48, 720), (48, 200)):   # atan(0.2 h / w) under 3 degrees: never capped
+        lifts = []
+        for s in range(300):
+            p = stage.sample(np.random.default_rng(s), (h, w, 3), CTX)
+            lift = w * math.tan(math.radians(p["angle"])) / h
+            assert lift == pytest.approx(p["rise"], abs=1e-6) and abs(lift) <= 0.2 + 1e-9
+            lifts.append(lift)
+        assert min(lifts) < -0.18 and max(lifts) > 0.18   # both ways, the whole range
+    # 15:1 line: within 0.77 degrees; a 2:1 word reaches the 3-degree cap
+    long_line = [abs(stage.sample(np.random.default_rng(s), (48, 720, 3), CTX)["angle"]) for s in range(300)]
+    word = [abs(stage.sample(np.random.default_rng(s), (32, 64, 3), CTX)["angle"]) for s in range(300)]
+    assert max(long_line) <= math.degrees(math.atan(0.2 / 15)) + 1e-9 and max(word) == 3
+    assert stage.options() == {"limit": [-3.0, 3.0], "rise": {"of_height": [0.0, 0.2]}}
+    assert STAGES["rotate"]().options() == {"limit": [-3.0, 3.0]}
+
+
 def _glyph_mask() -> np.ndarray:
     """Glyph pixels (255) of a 44-character line on a 64x640 crop, with ink in the four corners."""
     mask = np.zeros((64, 640, 3), np.uint8)
@@ -313,7 +333,8 @@ def test_motion_blur_kernels_off_the_grid_and_their_centroid():
 
 
 @pytest.mark.parametrize("name,options", [
-    ("rotate", {"limit": [3, -3]}), ("rotate", {"limit": "x"}), ("gaussian_noise", {"variance": [-1, 5]}),
+    ("rotate", {"limit": [3, -3]}), ("rotate", {"limit": "x"}), ("rotate", {"rise": 0.2}),
+    ("rotate", {"rise": {"of_height": [-0.1, 0.2]}}), ("gaussian_noise", {"variance": [-1, 5]}),
     ("motion_blur", {"kernels": [4]}), ("pixelate", {"scale": [0, 1]}), ("cylindrical_warp", {"k": [0, 3]}),
     ("sectioned_glare", {"kernel": 50}), ("brightness_contrast", {"brightness": 2}),
 ])
