@@ -81,8 +81,9 @@ def _echo_run_summary(summary: dict, out: Path, what: str) -> None:
         click.echo(f"already complete: {out} holds {made}; nothing to do")
         return
     t = summary["timings"]["wall_seconds_this_invocation"]
-    click.echo(f"wrote {made} to {out} in {t:.1f} s "
-               f"({c['train.txt']:,} train lines, {c['val.txt']:,} val lines, "
+    split = (f"{c['lmdb/train']:,} train and {c['lmdb/val']:,} val samples in LMDB databases under lmdb/, "
+             if "lmdb/train" in c else f"{c['train.txt']:,} train lines, {c['val.txt']:,} val lines, ")
+    click.echo(f"wrote {made} to {out} in {t:.1f} s ({split}"
                + (f"{c['rec_train.txt']:,} + {c['rec_val.txt']:,} rec crop lines, " if "rec_train.txt" in c else "")
                + f"{c['rejects']:,} rejects"
                f"{' listed in rejects.tsv' if c['rejects'] else ''})")
@@ -157,6 +158,9 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
               help="Fail the run when more than this fraction of lines is rejected.")
 @click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
 @click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
+@click.option("--output-format", type=click.Choice(["files", "lmdb"]), default="files", show_default=True,
+              help="files: JPEGs in images_NNNNN/ with train.txt/val.txt; lmdb: the same images in LMDB databases "
+                   "under lmdb/train and lmdb/val (PaddleOCR's LMDBDataSet), one per shard and folder.")
 @click.option("--task", type=click.Choice(["rec", "det"]), default="rec", show_default=True,
               help="rec: text-line crops; det: whole pages, their polygons moved with the pixels.")
 @click.option("--format", "fmt", type=click.Choice(["paddle-det", "icdar2015", "sroie"]), default="paddle-det",
@@ -165,13 +169,16 @@ def preview(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe
 @_user_errors
 def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recipe_weak, seed, out, workers, shard_size,
              max_per_folder, jpeg_quality, val_fraction, group_variants, keep_source, dict_file, max_text_length,
-             allow_space, max_error_rate, backend, address, task, fmt, quiet):
+             allow_space, max_error_rate, backend, address, output_format, task, fmt, quiet):
     """Write N strong + M weak variants of every source as JPEGs with PaddleOCR label files (resumable).
     With --task det, of every annotated page, with PaddleOCR det labels."""
     from augkit.generate import generate as run, make_config
     from augkit.reader import load_dictionary
 
     if task == "det":
+        if output_format != "files":
+            raise UserError("--output-format lmdb holds recognition samples (one image, one label); --task det "
+                            "writes pages with det labels as files only")
         if input_ is None:
             raise UserError("augkit generate --task det needs --input: page annotations (a det label file, "
                             "or an ICDAR 2015 / SROIE folder with --format)")
@@ -195,7 +202,7 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
                          n_weak=n_weak, seed=seed, delimiter=delimiter, shard_size=shard_size,
                          max_per_folder=max_per_folder, jpeg_quality=jpeg_quality, val_fraction=val_fraction,
                          group_variants=group_variants, max_text_length=max_text_length, allow_space=allow_space,
-                         keep_source=keep_source)
+                         keep_source=keep_source, output_format=output_format)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)
     _echo_run_summary(summary, out, "{images:,} images from {sources:,} sources")
@@ -231,12 +238,15 @@ def generate(input_, data_dir, delimiter, n_strong, n_weak, recipe_strong, recip
               help="Fraction of items (all crops of one item together) written to val.txt.")
 @click.option("--max-error-rate", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
               help="Fail the run when more than this fraction of items is rejected.")
+@click.option("--output-format", type=click.Choice(["files", "lmdb"]), default="files", show_default=True,
+              help="files: JPEGs in images_NNNNN/ with train.txt/val.txt; lmdb: the same images in LMDB databases "
+                   "under lmdb/train and lmdb/val (PaddleOCR's LMDBDataSet), one per shard and folder.")
 @click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
 @click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, rec_crops, seed, out, workers, shard_size,
-          max_per_folder, jpeg_quality, val_fraction, max_error_rate, backend, address, quiet):
+          max_per_folder, jpeg_quality, val_fraction, max_error_rate, output_format, backend, address, quiet):
     """Render labelled text-line crops (MRZ lines, BZ fields, Korean names, corpus lines) in augkit
     generate's output layout, deterministically and resumably."""
     from augkit.synth.config import make_synth_config
@@ -250,7 +260,8 @@ def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, rec_crops,
     config = make_synth_config(kind, count, out, fonts=list(fonts), corpus=corpus, seed=seed, height=height,
                                romanised=romanised, rec_crops=rec_crops, shard_size=shard_size,
                                max_per_folder=max_per_folder,
-                               jpeg_quality=jpeg_quality, val_fraction=val_fraction, **options)
+                               jpeg_quality=jpeg_quality, val_fraction=val_fraction, output_format=output_format,
+                               **options)
     summary = run(config, workers=workers, backend=backend, address=address, max_error_rate=max_error_rate,
                   progress=not quiet)
     _echo_run_summary(summary, out, "{images:,} crops of {sources:,} items")
@@ -276,19 +287,23 @@ def synth(kind, count, corpus, fonts, height, mrz_layouts, romanised, rec_crops,
 @click.option("--max-error-rate", type=click.FloatRange(0.0, 1.0), default=0.01, show_default=True,
               help="Fail the run when more than this fraction of regions is rejected (don't-care ### regions "
                    "are listed in rejects.tsv but not counted).")
+@click.option("--output-format", type=click.Choice(["files", "lmdb"]), default="files", show_default=True,
+              help="files: JPEGs in images_NNNNN/ with train.txt/val.txt; lmdb: the same images in LMDB databases "
+                   "under lmdb/train and lmdb/val (PaddleOCR's LMDBDataSet), one per shard and folder.")
 @click.option("--backend", type=click.Choice(["loky", "ray", "dask"]), default="loky", show_default=True)
 @click.option("--address", default=None, help="Ray or Dask scheduler address [default: start a local cluster].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
 def crop(labels, fmt, images, out, height, val_fraction, seed, workers, shard_size, max_per_folder, jpeg_quality,
-         max_error_rate, backend, address, quiet):
+         max_error_rate, output_format, backend, address, quiet):
     """Cut the annotated text lines of real pages out as rectified crops, in augkit generate's output
     layout (so they feed generate --input OUT/train.txt, config and eval unchanged); resumable."""
     from augkit.crop.run import crop as run, make_crop_config
 
     config, shards, regions = make_crop_config(fmt, list(labels), images, out, height=height, seed=seed,
                                                val_fraction=val_fraction, shard_size=shard_size,
-                                               max_per_folder=max_per_folder, jpeg_quality=jpeg_quality)
+                                               max_per_folder=max_per_folder, jpeg_quality=jpeg_quality,
+                                               output_format=output_format)
     summary = run(config, shards, regions, workers=workers, backend=backend, address=address,
                   max_error_rate=max_error_rate, progress=not quiet)
     _echo_run_summary(summary, out, "{images:,} crops of {sources:,} pages")
@@ -359,8 +374,8 @@ def _read_report(label_file, data_dir, delimiter, dict_file=None, max_text_lengt
     from augkit.labels import check_labels
     from augkit.reader import LabelRules, load_dictionary
 
-    if not label_file.is_file():
-        raise UserError(f"label file {label_file} does not exist")
+    if not label_file.exists():
+        raise UserError(f"label file {label_file} does not exist (a folder is read as LMDB databases)")
     rules = LabelRules(charset=load_dictionary(dict_file) if dict_file else None, max_length=max_text_length,
                        allow_space=allow_space)
     return check_labels(label_file, data_dir, rules, delimiter, check_images)

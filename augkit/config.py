@@ -63,6 +63,7 @@ class GenerateConfig:
     max_text_length: int | None = None
     allow_space: bool = True  # False: --no-space, for models without use_space_char
     keep_source: bool = False  # --keep-source: the source itself as variant 0, listed with its variants
+    output_format: str = "files"  # --output-format lmdb: the same images in LMDB databases (lmdb_store)
     label_file_identity: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -74,6 +75,7 @@ class GenerateConfig:
         _check(1 <= self.jpeg_quality <= 100, "--jpeg-quality must be within 1..100")
         _check(0.0 <= self.val_fraction < 1.0, "--val-fraction must be in [0, 1)")
         _check(self.max_text_length is None or self.max_text_length >= 1, "--max-text-length must be at least 1")
+        check_output_format(self.output_format, group_variants=self.group_variants)
 
     @property
     def n_variants(self) -> int:
@@ -98,6 +100,8 @@ class GenerateConfig:
             del settings["allow_space"]
         if not self.keep_source:
             del settings["keep_source"]   # likewise for --keep-source
+        if self.output_format == "files":
+            del settings["output_format"]   # likewise for --output-format: only LMDB runs carry it
         settings["versions"] = library_versions()
         return settings
 
@@ -109,6 +113,19 @@ class GenerateConfig:
         """SHA-256 of the output settings: equal fingerprints make equal outputs."""
         return self._fingerprint
 
+
+
+def check_output_format(output_format: str, group_variants: bool = False, refuse: str | None = None) -> None:
+    """Validate --output-format; `refuse` names a mode of the command that LMDB cannot hold."""
+    from augkit.lmdb_store import OUTPUT_FORMATS, require_lmdb
+
+    _check(output_format in OUTPUT_FORMATS, f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}")
+    if output_format == "lmdb":
+        _check(not group_variants, "--group-variants lists several images per label line, which an LMDB sample "
+                                   "cannot hold; use --output-format files")
+        _check(refuse is None, f"--output-format lmdb holds recognition samples (one image, one label); {refuse} "
+                               "writes files only")
+        require_lmdb()
 
 
 def _check(ok: bool, message: str) -> None:

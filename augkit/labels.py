@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from augkit.lmdb_store import LmdbStore, is_lmdb_input, read_items
 from augkit.reader import LabelRules, Reject, Source, check_encoding, read_sources
 from augkit.split import in_validation, source_key
 from augkit.errors import UserError
@@ -64,17 +65,26 @@ class LabelReport:
 def check_labels(label_file: Path, data_root: Path | None = None, rules: LabelRules | None = None,
                  delimiter: str = "tab", check_images: bool = True) -> LabelReport:
     """Stream `label_file` and collect rejects, out-of-dictionary characters, duplicate lines,
-    images listed with two different labels, missing images, lengths and character counts."""
+    images listed with two different labels, missing images, lengths and character counts.
+    A folder is read as LMDB databases (`lmdb_store`): a sample without its image is a reject."""
+    if is_lmdb_input(label_file):
+        with LmdbStore(label_file) as store:
+            # read_items rejects a sample whose image key is missing: no file to look for
+            return _check_items(read_items(store), None, rules, False)
     check_encoding(label_file)
+    root = data_root if data_root is not None else label_file.parent
+    return _check_items(read_sources(label_file, delimiter), root, rules, check_images)
+
+
+def _check_items(items, root: Path | None, rules: LabelRules | None, check_images: bool) -> LabelReport:
     report = LabelReport()
     first_of_line: dict[bytes, int] = {}
     label_of_path: dict[bytes, tuple[bytes, int]] = {}
-    root = data_root if data_root is not None else label_file.parent
     # Unknown characters are counted per character, so the length and dictionary rules are
     # applied here rather than as rejects in the reader.
     rules = rules if rules is not None else LabelRules()
     max_length = rules.max_length
-    for item in read_sources(label_file, delimiter):
+    for item in items:
         report.lines = max(report.lines, item.line)
         if isinstance(item, Reject):
             _example(report.rejects, report.reject_examples, item.reason, item.line)

@@ -53,3 +53,14 @@ def merge_labels(out: Path, shards: Iterable[Shard], with_val: bool, with_rec: b
                     files[name].write(row[2:])
                     counts[name] += 1
     return counts
+
+
+def count_lmdb_labels(out: Path, shards: Iterable[Shard], with_val: bool) -> dict[str, int]:
+    """`--output-format lmdb`: the samples of OUT/lmdb/train and OUT/lmdb/val (the databases,
+    committed by each shard, are the label files; no train.txt or val.txt is written)."""
+    counts = {"lmdb/train": 0, "lmdb/val": 0}
+    for shard in shards:
+        with open(shard_path(out, shard.index, "labels"), encoding="utf-8") as part:
+            for row in part:
+                counts["lmdb/val" if row[0] == "v" and with_val else "lmdb/train"] += 1
+    return counts

@@ -52,9 +52,50 @@ class LabelSummary:
     outside_example: int
 
 
+def _items(labels: Path):
+    """The lines of a label file, or the samples of a folder of LMDB databases."""
+    if labels.is_dir():
+        from augkit.lmdb_store import LmdbStore, read_items
+
+        with LmdbStore(labels) as store:
+            yield from read_items(store)
+    else:
+        yield from read_sources(labels)
+
+
+def _crop_sizes(labels: Path, data_dir: Path):
+    """(width, height) of the crops, in order, from their headers (unreadable ones skipped)."""
+    import io
+
+    from PIL import Image
+
+    from augkit.errors import SampleRejected
+
+    if labels.is_dir():
+        from augkit.lmdb_store import LmdbStore, read_items
+
+        with LmdbStore(labels) as store:
+            for item in read_items(store):
+                if isinstance(item, Source):
+                    try:
+                        with Image.open(io.BytesIO(store.read(item.path))) as im:
+                            yield im.width, im.height
+                    except (OSError, ValueError, SampleRejected):
+                        continue
+        return
+    for item in read_sources(labels):
+        if isinstance(item, Source):
+            paths = yaml.safe_load(item.path) if item.path.startswith("[") else [item.path]
+            try:
+                with Image.open(data_dir / paths[0]) as im:
+                    yield im.width, im.height
+            except (OSError, ValueError):
+                continue
+
+
 def _summarise(label_file: Path, charset: frozenset[str] | None, use_space: bool) -> LabelSummary:
     lines, max_length, ctc_steps, outside, example = 0, 0, 0, {}, 0
-    for item in read_sources(label_file):
+    for item in _items(label_file):
         if not isinstance(item, Source):
             continue
         lines += 1
@@ -71,19 +112,11 @@ def _summarise(label_file: Path, charset: frozenset[str] | None, use_space: bool
 
 def _aspect_ratio(label_file: Path, data_dir: Path, quantile: float = 0.95) -> float | None:
     """The `quantile` width/height ratio over the first few thousand crops (headers only)."""
-    from PIL import Image
-
     ratios = []
-    for item in read_sources(label_file):
-        if isinstance(item, Source):
-            paths = yaml.safe_load(item.path) if item.path.startswith("[") else [item.path]
-            try:
-                with Image.open(data_dir / paths[0]) as im:
-                    ratios.append(im.width / max(im.height, 1))
-            except (OSError, ValueError):
-                continue
-            if len(ratios) >= ASPECT_SAMPLE:
-                break
+    for width, height in _crop_sizes(label_file, data_dir):
+        ratios.append(width / max(height, 1))
+        if len(ratios) >= ASPECT_SAMPLE:
+            break
     if not ratios:
         return None
     ratios.sort()
@@ -109,20 +142,26 @@ def make_run_config(name: str, data: Path, val: Path | None = None, dict_file: P
         raise UserError(f"no config {name!r}; bundled configs are {', '.join(bundled_configs())}, or give a .yml path")
     config = yaml.safe_load(source.read_text(encoding="utf-8"))
     data = Path(data).resolve()
-    train = data / "train.txt"
-    if not train.is_file():
+    lmdb = not (data / "train.txt").is_file() and (data / "lmdb" / "train").is_dir()
+    train = data / "lmdb" / "train" if lmdb else data / "train.txt"
+    if not train.exists():
         raise UserError(f"{train} does not exist; pass --data an augkit generate output root")
-    val = Path(val).resolve() if val is not None else data / "val.txt"
-    if not val.is_file():
+    val = Path(val).resolve() if val is not None else data / "lmdb" / "val" if lmdb else data / "val.txt"
+    if not val.exists():
         raise UserError(f"no validation labels at {val}; pass --val LABELS or generate with --val-fraction")
     notes = [f"config {source.name}", f"data_dir {data}", f"train {train}", f"val {val}"]
     g = config["Global"]
     algorithm = config["Architecture"].get("algorithm")
     is_rec = config["Architecture"].get("model_type") == "rec"
     g["use_gpu"] = gpu_available() if use_gpu is None else use_gpu
+    if lmdb and not is_rec:
+        raise UserError("LMDB output holds recognition samples; a detection config trains on files")
     for part, labels in (("Train", train), ("Eval", val)):
-        config[part]["dataset"]["data_dir"] = str(data)
-        config[part]["dataset"]["label_file_list"] = [str(labels)]
+        if labels.is_dir():
+            notes.extend(_lmdb_dataset(config, part, labels))
+        else:
+            config[part]["dataset"]["data_dir"] = str(data)
+            config[part]["dataset"]["label_file_list"] = [str(labels)]
     if not is_rec:
         for path in (train, val):
             notes.append(_check_det_labels(path))
@@ -202,6 +241,32 @@ def _check_det_labels(path: Path) -> str:
     if not pages:
         raise UserError(f"{path} has no pages")
     return f"{path.name}: {pages} pages, {regions} regions"
+
+
+def _lmdb_dataset(config: dict, part: str, folder: Path) -> list[str]:
+    """Make `part` read PaddleOCR's LMDBDataSet from the databases under `folder`; returns notes.
+
+    LMDBDataSet takes plain integer indices, so a multi-scale set (MultiScaleDataSet with its
+    MultiScaleSampler, which resizes inside the dataset) trains at one scale here: the sampler goes
+    and a RecResizeImg at the config's d2s_train_image_shape joins the transforms before KeepKeys.
+    """
+    section = config[part]
+    dataset = section["dataset"]
+    notes = []
+    if dataset.get("name") == "MultiScaleDataSet" or "sampler" in section:
+        shape = list(config["Global"].get("d2s_train_image_shape", [3, 48, 320]))
+        transforms = dataset["transforms"]
+        at = next((i for i, t in enumerate(transforms) if isinstance(t, dict) and "KeepKeys" in t), len(transforms))
+        if not any(isinstance(t, dict) and "RecResizeImg" in t for t in transforms):
+            transforms.insert(at, {"RecResizeImg": {"image_shape": shape}})
+        section.pop("sampler", None)
+        notes.append(f"{part}: LMDBDataSet trains at one scale, {shape[1]}x{shape[2]} (PaddleOCR's multi-scale "
+                     "sampler reads label files only)")
+    for key in ("label_file_list", "delimiter", "ds_width", "ratio_list"):
+        dataset.pop(key, None)
+    dataset["name"] = "LMDBDataSet"
+    dataset["data_dir"] = str(folder)
+    return notes
 
 
 def _set_everywhere(node: Any, key: str, value: Any) -> None:

@@ -19,7 +19,8 @@ from typing import Any, Callable
 from augkit.config import RunConfig
 from augkit.distribute import distribute
 from augkit.errors import RunFailed, UserError
-from augkit.merge import merge_labels, merge_rejects
+from augkit.lmdb_store import MANY_DATABASES, count_databases
+from augkit.merge import count_lmdb_labels, merge_labels, merge_rejects
 from augkit.plan import Shard
 from augkit.preflight import check_capacity, check_output_root, claim_output_root
 from augkit.writer import read_done, remove_stray_temporaries
@@ -108,8 +109,15 @@ def run_shards(config: RunConfig, shards: list[Shard], shard_fn: Callable[[Any, 
     counted = n_rejects - sum(d.get("excused", 0) for d in done.values())
     if counted > reject_budget:
         raise RunFailed(_too_many_rejects(counted, usable_lines, max_error_rate, out, partial=False))
-    label_counts = merge_labels(out, shards, with_val=config.val_fraction > 0,
-                                with_rec=bool(getattr(config, "rec_crops", False)))
+    if getattr(config, "output_format", "files") == "lmdb":
+        label_counts = count_lmdb_labels(out, shards, with_val=config.val_fraction > 0)
+        databases = count_databases(out)
+        if databases > MANY_DATABASES:
+            log.warning("%s/lmdb holds %d databases; PaddleOCR's LMDBDataSet opens them all at once (a file "
+                        "descriptor each): raise --shard-size for fewer, larger ones", out, databases)
+    else:
+        label_counts = merge_labels(out, shards, with_val=config.val_fraction > 0,
+                                    with_rec=bool(getattr(config, "rec_crops", False)))
     return ShardRun(shards, done, label_counts, n_rejects)
 
 

@@ -17,11 +17,12 @@ import cv2
 from augkit.codec import encode_jpeg, read_image_bytes, read_source_image, single_threaded_opencv
 from augkit.config import GenerateConfig
 from augkit.errors import SampleRejected
+from augkit.lmdb_store import image_sink
 from augkit.plan import Shard
 from augkit.reader import Reject, read_sources
 from augkit.recipe import VariantPlan, parse_recipe
 from augkit.split import in_validation, source_key
-from augkit.writer import finish_shard, image_relpath, write_image
+from augkit.writer import finish_shard, image_relpath
 from augkit.writer import reject_row as write_reject_row
 
 
@@ -75,7 +76,7 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
     timing = {"read": 0.0, "augment": 0.0, "encode": 0.0, "write": 0.0}
     labels, rejects, manifest = [], [], []
     counts = {"lines": shard.n_lines, "sources": 0, "images": 0, "rejects": 0, "val_sources": 0}
-    made_folders: set[str] = set()
+    images = image_sink(out, config.output_format)
 
     for item in read_sources(config.label_file, config.delimiter, config.rules(),
                              shard.start_byte, shard.start_line, shard.n_lines):
@@ -90,7 +91,7 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
             continue
         timing["read"] += time.perf_counter() - t
         try:
-            written = _write_variants(config, plan, item, image, config.out, made_folders, manifest, timing)
+            written = _write_variants(config, plan, item, image, images, manifest, timing)
         except (SampleRejected, cv2.error) as exc:
             reason, detail = (exc.reason, exc.detail) if isinstance(exc, SampleRejected) else ("augmentation failed", str(exc).strip().splitlines()[-1])
             rejects.append(reject_row(Reject(item.line, item.path, reason, detail)))
@@ -105,29 +106,29 @@ def _run_shard(config: GenerateConfig, shard: Shard) -> dict:
             labels.extend(f"{split}\t{path}\t{item.label}" for path in written)
 
     return finish_shard(out, shard.index, shard.start_line, config.fingerprint(), labels, rejects, manifest, counts,
-                        timing, started)
+                        timing, started, images)
 
 
-def _write_source(config, source, image, out: str, made_folders: set, manifest: list) -> str:
+def _write_source(config, source, image, images, manifest: list) -> str:
     """`--keep-source`: the source itself as variant 0, its own bytes when it is a baseline JPEG
     that decodes to what generate augments (no second compression), else encoded as variants are."""
     data = read_image_bytes(config.data_root, source.path)
     if not (data[:3] == b"\xff\xd8\xff" and image.ndim == 3 and image.shape[2] == 3):
         data = encode_jpeg(image, config.jpeg_quality)
     rel = image_relpath(source.line, 0, config.n_variants, config.max_per_folder, first=0)
-    write_image(out, rel, data, made_folders)
+    images.put(rel, data)
     manifest.append(manifest_json({"image": rel, "line": source.line, "source": source.path, "variant": 0,
                                    "recipe": "source", "size": [image.shape[1], image.shape[0]], "steps": []}))
     return rel
 
 
-def _write_variants(config, plan, source, image, out: str, made_folders: set, manifest: list, timing: dict) -> list[str]:
-    written = [_write_source(config, source, image, out, made_folders, manifest)] if config.keep_source else []
+def _write_variants(config, plan, source, image, images, manifest: list, timing: dict) -> list[str]:
+    written = [_write_source(config, source, image, images, manifest)] if config.keep_source else []
     seed, line, path, quality = config.seed, source.line, source.path, config.jpeg_quality
     n_variants, max_per_folder = config.n_variants, config.max_per_folder
     first = 0 if config.keep_source else 1
     augment = encode = write = 0.0
-    clock = time.perf_counter
+    clock, put = time.perf_counter, images.put
     for recipe, ctx in plan:
         t0 = clock()
         variant, applied = recipe.apply(image, seed, line, ctx)
@@ -135,7 +136,7 @@ def _write_variants(config, plan, source, image, out: str, made_folders: set, ma
         data = encode_jpeg(variant, quality)
         t2 = clock()
         rel = image_relpath(line, ctx.variant, n_variants, max_per_folder, first)
-        write_image(out, rel, data, made_folders)
+        put(rel, data)
         t3 = clock()
         augment += t1 - t0
         encode += t2 - t1

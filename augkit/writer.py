@@ -120,12 +120,17 @@ def write_image(out: str | Path, rel: str, data: bytes, made_folders: set[str]) 
 
 def finish_shard(out: Path, shard_index: int, start_line: int, fingerprint: str, labels: list[str],
                  rejects: list[str], manifest: list[str], counts: dict[str, int], timing: dict[str, float],
-                 started: float) -> dict[str, Any]:
+                 started: float, images=None) -> dict[str, Any]:
     """Write a shard's label part, rejects, manifest and, last, its done-marker; return the marker.
 
     `labels` are `split<TAB>rest` lines (split `t` or `v`), `manifest` JSON lines; `started`
-    is the shard's `time.perf_counter()` start.
+    is the shard's `time.perf_counter()` start. `images` is the shard's image sink
+    (`lmdb_store.image_sink`): LMDB output commits its databases here, before the marker.
     """
+    if images is not None:
+        t = time.perf_counter()
+        images.commit(shard_index, labels)
+        timing["write"] = timing.get("write", 0.0) + time.perf_counter() - t
     atomic_write(shard_path(out, shard_index, "labels"), "".join(f"{x}\n" for x in labels).encode("utf-8"))
     atomic_write(shard_path(out, shard_index, "rejects.tsv"), "".join(f"{x}\n" for x in rejects).encode("utf-8"))
     atomic_write(shard_path(out, shard_index, "jsonl.gz"), gzip_bytes("".join(f"{x}\n" for x in manifest)))
@@ -145,8 +150,11 @@ def read_done(out: str | Path, index: int) -> dict[str, Any] | None:
 
 
 def remove_stray_temporaries(out: str | Path) -> int:
-    """Delete temporary files left by a killed run (only augkit's own `.*.tmp` names)."""
-    removed = 0
+    """Delete temporary files (and LMDB database folders) left by a killed run (only augkit's own
+    `.*.tmp` names)."""
+    from augkit.lmdb_store import remove_stray_databases
+
+    removed = remove_stray_databases(out)
     for folder in (Path(out), Path(out) / SHARDS_DIR):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):

@@ -54,10 +54,13 @@ else:
     pytest.importorskip("ppocr.data")
 
 from ppocr.data.imaug.label_ops import CTCLabelEncode, MultiLabelEncode, NRTRLabelEncode  # noqa: E402
+from ppocr.data.lmdb_dataset import LMDBDataSet  # noqa: E402
 from ppocr.data.simple_dataset import MultiScaleDataSet, SimpleDataSet  # noqa: E402
 from ppocr.utils.logging import get_logger  # noqa: E402
 
 from augkit.generate import generate, make_config  # noqa: E402
+from augkit.lmdb_store import find_databases  # noqa: E402
+from augkit.paddle_config import make_run_config  # noqa: E402
 from augkit.reader import load_dictionary  # noqa: E402
 from augkit.sample_set import sample_labels  # noqa: E402
 
@@ -311,3 +314,77 @@ def test_generate_rejects_space_for_a_config_without_space(tmp_path):
     # Lines whose only trouble is the space (e.g. "KIM HAEUN"); other characters are rejected first.
     expected = {n for n, label in enumerate(sources, 1) if " " in label and set(label) - {" "} <= mrz}
     assert expected and by_space == expected
+
+
+@pytest.fixture(scope="module")
+def generated_lmdb(tmp_path_factory):
+    """`augkit generate --output-format lmdb` per config and the run-ready config `augkit config
+    --data OUT` makes of it: {config name: (run config, out)}."""
+    labels = sample_labels()
+    runs = {}
+    for name in CONFIGS:
+        config = load_config(name)
+        out = tmp_path_factory.mktemp(f"{Path(name).stem}_lmdb")
+        run = make_config(labels, labels.parent, out, n_strong=2, n_weak=1, seed=3, val_fraction=0.25,
+                          max_text_length=label_limit(config), output_format="lmdb", **rules(config))
+        assert generate(run, max_error_rate=1.0, progress=False)["counts"]["lmdb/val"] > 0
+        runs[name] = (make_run_config(Path(name).stem, out, use_gpu=False)[0], out)
+    return runs
+
+
+def database_labels(folder: Path) -> dict[tuple[str, int], str]:
+    """Every sample's label by (database folder, index), read with lmdb itself."""
+    import lmdb
+
+    labels = {}
+    for path in find_databases(folder):
+        env = lmdb.open(str(path), readonly=True, lock=False)
+        with env.begin() as txn:
+            for i in range(1, int(txn.get(b"num-samples")) + 1):
+                labels[(str(path.resolve()), i)] = txn.get(b"label-%09d" % i).decode("utf-8")
+        env.close()
+    return labels
+
+
+@pytest.mark.parametrize("mode", ["Train", "Eval"])
+@pytest.mark.parametrize("name", CONFIGS)
+def test_paddleocr_lmdb_dataset_reads_every_sample(generated_lmdb, name, mode):
+    """PaddleOCR's LMDBDataSet, configured as `augkit config` configures it, reads every sample of
+    the LMDB output: none replaced by its retry, every label decoded back to the sample's own."""
+    config, out = generated_lmdb[name]
+    folder = Path(config[mode]["dataset"]["data_dir"])
+    assert folder == out.resolve() / "lmdb" / ("train" if mode == "Train" else "val")
+    expected = database_labels(folder)
+    assert expected
+    random.seed(SEED)
+    np.random.seed(SEED)
+    assert config[mode]["dataset"]["name"] == "LMDBDataSet" and "sampler" not in config[mode]
+    ds = LMDBDataSet(copy.deepcopy(config), mode, get_logger(), SEED)
+    assert len(ds) == len(expected)
+    calls = []
+    getitem = type(ds).__getitem__
+
+    def spy(arg):
+        calls.append(arg)
+        return getitem(ds, arg)
+
+    ds.__getitem__ = spy
+    errors = Errors()
+    logger = get_logger()
+    logger.addHandler(errors)
+    (width, height), = image_shapes(config, mode)
+    seen = set()
+    try:
+        for idx in range(len(ds)):
+            calls.clear()
+            outs = ds.__getitem__(idx)
+            assert calls == [idx], f"index {idx}: PaddleOCR replaced the sample ({calls}): {errors.messages}"
+            database, index = ds.data_idx_order_list[idx]
+            key = (str(Path(ds.lmdb_sets[int(database)]["dirpath"]).resolve()), int(index))
+            check_encoded(ds, outs, expected[key])
+            assert outs[0].shape == (3, height, width) and outs[0].dtype == np.float32
+            seen.add(key)
+    finally:
+        ds.lmdb_sets.clear()
+        logger.removeHandler(errors)
+    assert seen == set(expected) and errors.messages == []

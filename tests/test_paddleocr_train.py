@@ -110,8 +110,25 @@ def ctc_greedy(probs: np.ndarray, classes: list[str]) -> tuple[str, float]:
     return "".join(classes[i] for i in ids[keep]), float(best[keep].mean()) if keep.any() else 0.0
 
 
-@pytest.mark.parametrize("name", list(KINDS))
-def test_train_export_onnx(name, tmp_path, onnx_tools):
+def first_val_crop(data: Path, fmt: str, folder: Path) -> Path:
+    """The first validation crop as a file (from val.txt, or written out of the first val database)."""
+    if fmt == "files":
+        return data / (data / "val.txt").read_text(encoding="utf-8").split("\t", 1)[0]
+    from augkit.lmdb_store import LmdbStore
+
+    with LmdbStore(data / "lmdb" / "val") as store:
+        _, name, *_ = next(store.entries())
+        crop = folder / Path(name).name
+        crop.write_bytes(store.read(name))
+    return crop
+
+
+# Every config on files; the two families on LMDB (`--output-format lmdb`, LMDBDataSet).
+RUNS = [(name, "files") for name in KINDS] + [("rec_crnn_mrz", "lmdb"), ("rec_svtr_lcnet_bz", "lmdb")]
+
+
+@pytest.mark.parametrize("name,fmt", RUNS, ids=[f"{n}-{f}" for n, f in RUNS])
+def test_train_export_onnx(name, fmt, tmp_path, onnx_tools):
     onnx, onnxruntime = onnx_tools
     samples = sample_labels()
     kind = [line for line in samples.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -123,7 +140,7 @@ def test_train_export_onnx(name, tmp_path, onnx_tools):
     data, run_yml = tmp_path / "data", tmp_path / "run.yml"
     result = CliRunner().invoke(cli, [
         "generate", "--input", str(labels), "--data-dir", str(samples.parent), "--out", str(data),
-        "--strong", "1", "--weak", "0", "--val-fraction", "0.25", "--quiet",
+        "--strong", "1", "--weak", "0", "--val-fraction", "0.25", "--quiet", "--output-format", fmt,
         "--dict", str(REPO / g["character_dict_path"]), "--space" if g["use_space_char"] else "--no-space"])
     assert result.exit_code == 0, result.output
     assert (data / "rejects.tsv").read_text(encoding="utf-8").count("\n") == 1  # header only: every line fits
@@ -131,6 +148,8 @@ def test_train_export_onnx(name, tmp_path, onnx_tools):
     assert result.exit_code == 0, result.output
 
     config = yaml.safe_load(run_yml.read_text(encoding="utf-8"))
+    if fmt == "lmdb":
+        assert config["Train"]["dataset"]["name"] == config["Eval"]["dataset"]["name"] == "LMDBDataSet"
     printed = export_commands(config, run_yml.resolve())
     assert printed is not None
     for command in printed:
@@ -166,7 +185,7 @@ def test_train_export_onnx(name, tmp_path, onnx_tools):
     assert model.graph.output[0].type.tensor_type.shape.dim[-1].dim_value == len(classes)
 
     # ONNX Runtime on a validation crop agrees with PaddleOCR's own inference on the trained weights.
-    crop = data / (data / "val.txt").read_text(encoding="utf-8").split("\t", 1)[0]
+    crop = first_val_crop(data, fmt, tmp_path)
     session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     image = preprocess(crop, height, width)
     (probs,) = session.run(None, {x.name: image})

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from augkit.config import MAX_VARIANTS, label_file_identity, library_versions, settings_fingerprint
+from augkit.config import MAX_VARIANTS, check_output_format, label_file_identity, library_versions, settings_fingerprint
 from augkit.crop.formats import FORMATS, PAGE_FILE_PATTERNS
 from augkit.errors import UserError
 
@@ -35,6 +35,7 @@ class CropConfig:
     max_per_folder: int = 500_000
     jpeg_quality: int = 95
     val_fraction: float = 0.0
+    output_format: str = "files"  # --output-format lmdb: the crops in LMDB databases (lmdb_store)
 
     def __post_init__(self):
         _check(self.format in FORMATS, f"--format must be one of {', '.join(FORMATS)}")
@@ -44,6 +45,7 @@ class CropConfig:
         _check(1 <= self.jpeg_quality <= 100, "--jpeg-quality must be within 1..100")
         _check(0.0 <= self.val_fraction < 1.0, "--val-fraction must be in [0, 1)")
         _check(1 <= self.slots <= MAX_VARIANTS ** 2, "too many regions on one page")
+        check_output_format(self.output_format)
 
     @property
     def per_page_files(self) -> bool:
@@ -55,7 +57,9 @@ class CropConfig:
         return {"format": self.format, "labels": [list(i) for i in self.label_identities], "slots": self.slots,
                 "seed": self.seed, "height": self.height, "shard_size": self.shard_size,
                 "max_per_folder": self.max_per_folder, "jpeg_quality": self.jpeg_quality,
-                "val_fraction": self.val_fraction, "versions": library_versions()}
+                "val_fraction": self.val_fraction,
+                **({"output_format": self.output_format} if self.output_format != "files" else {}),
+                "versions": library_versions()}
 
     @cached_property
     def _fingerprint(self) -> str:

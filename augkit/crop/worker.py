@@ -22,7 +22,8 @@ from augkit.errors import SampleRejected
 from augkit.plan import Shard
 from augkit.reader import Reject, decode_line, iter_lines
 from augkit.split import in_validation
-from augkit.writer import finish_shard, image_relpath, reject_row, write_image
+from augkit.lmdb_store import image_sink
+from augkit.writer import finish_shard, image_relpath, reject_row
 
 _PAGE_REASONS = {"missing image": "missing page image", "undecodable image": "undecodable page image"}
 
@@ -49,7 +50,7 @@ def _crop_shard(config: CropConfig, shard: CropShard) -> dict:
     timing = {"parse": 0.0, "read": 0.0, "cut": 0.0, "encode": 0.0, "write": 0.0}
     labels, rejects, manifest = [], [], []
     counts = {"lines": shard.n_lines, "sources": 0, "images": 0, "val_sources": 0, "excused": 0}
-    made_folders: set[str] = set()
+    images = image_sink(out, config.output_format)
     t = time.perf_counter()
     for number, page in shard_pages(config, shard):
         timing["parse"] += time.perf_counter() - t
@@ -89,7 +90,7 @@ def _crop_shard(config: CropConfig, shard: CropShard) -> dict:
             data = encode_jpeg(crop, config.jpeg_quality)
             t2 = time.perf_counter()
             rel = image_relpath(number, region.number, config.slots, config.max_per_folder)
-            write_image(out, rel, data, made_folders)
+            images.put(rel, data)
             timing["cut"] += t1 - t0
             timing["encode"] += t2 - t1
             timing["write"] += time.perf_counter() - t2
@@ -107,7 +108,7 @@ def _crop_shard(config: CropConfig, shard: CropShard) -> dict:
             counts["images"] += written
         t = time.perf_counter()
     return finish_shard(out, shard.index, shard.start_line, config.fingerprint(), labels, rejects, manifest, counts,
-                        timing, started)
+                        timing, started, images)
 
 
 def shard_pages(config: CropConfig, shard: CropShard) -> Iterator[tuple[int, Page | RegionReject]]:

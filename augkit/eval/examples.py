@@ -40,7 +40,8 @@ def thumbnail_uri(data_dir: Path, rel_path: str, height: int = THUMB_HEIGHT) -> 
     """The crop at `data_dir/rel_path` scaled to `height` pixels as a JPEG data URI, or None when
     it cannot be read."""
     try:
-        image = decode_image((Path(data_dir) / rel_path).read_bytes())
+        data = data_dir.read(rel_path) if hasattr(data_dir, "read") else (Path(data_dir) / rel_path).read_bytes()
+        image = decode_image(data)
     except (OSError, SampleRejected):
         return None
     return image_uri(image, height)

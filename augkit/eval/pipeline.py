@@ -29,6 +29,7 @@ from augkit import __version__
 from augkit.errors import SampleRejected, UserError
 from augkit.eval.decode import Classes, check_count, ctc_greedy, ctc_steps, dictionary_entries, make_classes, read_dictionary
 from augkit.eval.load import data_dir_for, read_image, read_samples
+from augkit.lmdb_store import LmdbStore
 from augkit.eval.preprocess import Placement, check_shape, normalised, place
 from augkit.eval.runners import Runner, make_runner
 from augkit.reader import Reject, Source
@@ -320,8 +321,19 @@ def run_batches(batches: Iterator[Batch], assigned: dict[int, Runner], classes: 
 def evaluate(config: EvalConfig, progress: bool = False) -> dict:
     """Score the model(s) on the label file; write predictions.jsonl, rejects.tsv, metrics.json and
     report.html to config.out; return the metrics.json document."""
-    sources, rejects = read_samples(config.labels, config.delimiter)
     data_dir = data_dir_for(config.labels, config.data_dir)
+    try:
+        document, predictions, rejects = _evaluate(config, data_dir, progress)
+    finally:
+        if isinstance(data_dir, LmdbStore):
+            data_dir.close()  # before the report reads its thumbnails from the same databases
+    write_outputs(Path(config.out), predictions, rejects, document)
+    return document
+
+
+def _evaluate(config: EvalConfig, data_dir, progress: bool) -> tuple[dict, list[dict], list[Reject]]:
+    sources, rejects = read_samples(config.labels, config.delimiter, data_dir if isinstance(data_dir, LmdbStore)
+                                    else None)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
@@ -367,8 +379,7 @@ def evaluate(config: EvalConfig, progress: bool = False) -> dict:
     n_warm = max(1, config.warmup) * len(assigned)
     document = _document(config, data_dir, widths, assigned, runners, infos, classes, steps, predictions, rejects,
                          timing_summary(timings, wall, n_warm, readers if config.prefetch else None))
-    write_outputs(out, predictions, rejects, document)
-    return document
+    return document, predictions, rejects
 
 
 def _document(config, data_dir, widths, assigned, runners, infos, classes, steps, predictions, rejects, timing) -> dict:
@@ -380,7 +391,8 @@ def _document(config, data_dir, widths, assigned, runners, infos, classes, steps
     run = {"model": ", ".join(str(m) for m in config.models), "model_sha256": ", ".join(m["sha256"] for m in models),
            "dict": str(config.dict_file) if config.dict_file is not None else classes.source,
            "space": classes.space, "space_inferred": config.space is None, "classes": len(classes),
-           "labels": str(config.labels), "data_dir": str(Path(data_dir).resolve()), "height": config.height,
+           "labels": str(config.labels), "data_dir": str(Path(getattr(data_dir, "root", data_dir)).resolve()),
+           **({"input": "lmdb"} if isinstance(data_dir, LmdbStore) else {}), "height": config.height,
            "widths": list(widths), "time_steps": {str(w): s for w, s in steps.items()}, "batch": config.batch,
            **{k: first[k] for k in ("backend", "backend_version", "provider", "precision", "device")},
            "models": models, "ignore_space": config.ignore_space, "ignore_case": config.ignore_case, "mrz": config.mrz}

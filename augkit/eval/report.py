@@ -303,7 +303,13 @@ def write_report(report_dir: Path | str, *, data_dir: Path | str | None = None, 
     scored = score(predictions, Normalisation(ignore_space=norm["ignore_space"], ignore_case=norm["ignore_case"]))
     run_dir = (doc.get("run") or {}).get("data_dir")
     images = Path(data_dir) if data_dir is not None else Path(run_dir) if run_dir else report_dir
-    page = render(doc, scored, read_rejects(report_dir / "rejects.tsv"), images, n_worst=n_worst)
+    if (doc.get("run") or {}).get("input") == "lmdb" and images.is_dir():
+        from augkit.lmdb_store import LmdbStore
+
+        with LmdbStore(images) as store:
+            page = render(doc, scored, read_rejects(report_dir / "rejects.tsv"), store, n_worst=n_worst)
+    else:
+        page = render(doc, scored, read_rejects(report_dir / "rejects.tsv"), images, n_worst=n_worst)
     out = report_dir / "report.html"
     with AtomicTextFile(out) as f:
         f.write(page)

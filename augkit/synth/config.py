@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from augkit.config import MAX_VARIANTS, label_file_identity, library_versions, settings_fingerprint
+from augkit.config import MAX_VARIANTS, check_output_format, label_file_identity, library_versions, settings_fingerprint
 from augkit.errors import UserError
 from augkit.mrz import LAYOUTS
 from augkit.synth.fonts import FontRef, font_ref, missing, system_fonts
@@ -47,6 +47,7 @@ class SynthConfig:
     corpus: str | None = None
     corpus_identity: dict[str, Any] = field(default_factory=dict)
     rec_crops: bool = False   # --kind page: also each line's rectified crop, in rec_train.txt / rec_val.txt
+    output_format: str = "files"  # --output-format lmdb: the crops in LMDB databases (lmdb_store)
 
     def __post_init__(self):
         _check(self.kind in KINDS, f"--kind must be one of {', '.join(KINDS)}")
@@ -63,6 +64,8 @@ class SynthConfig:
         _check((self.kind == "text") == (self.corpus is not None),
                "--corpus FILE is required with --kind text, and only there")
         _check(not self.rec_crops or self.kind == "page", "--rec-crops goes with --kind page")
+        check_output_format(self.output_format, refuse="--kind page (pages with det labels)" if self.kind == "page"
+                            else None)
 
     @property
     def crops_per_item(self) -> int:
@@ -92,6 +95,7 @@ class SynthConfig:
                 "romanised": self.romanised if self.kind == "korean-name" else None,
                 "rec_crops": self.rec_crops if self.kind == "page" else None,
                 "fonts": [f.identity() for f in self.fonts], "corpus": self.corpus_identity or None,
+                **({"output_format": self.output_format} if self.output_format != "files" else {}),
                 "versions": synth_versions()}
 
     @cached_property

@@ -25,6 +25,7 @@ from augkit.synth.content import make_item
 from augkit.synth.corpus import read_texts, script_of
 from augkit.synth.fonts import FontRef, covers, missing
 from augkit.synth.render import render_line, sample_style
+from augkit.lmdb_store import image_sink
 from augkit.writer import finish_shard, image_relpath, reject_row, write_image
 
 
@@ -42,7 +43,7 @@ def _synth_shard(config: SynthConfig, shard: Shard) -> dict:
     timing = {"content": 0.0, "render": 0.0, "encode": 0.0, "write": 0.0}
     labels, rejects, manifest = [], [], []
     counts = {"lines": shard.n_lines, "sources": 0, "images": 0, "rejects": 0, "val_sources": 0}
-    made_folders: set[str] = set()
+    images = image_sink(out, config.output_format)
     t = time.perf_counter()
     for item in _items(config, shard):
         timing["content"] += time.perf_counter() - t
@@ -61,7 +62,7 @@ def _synth_shard(config: SynthConfig, shard: Shard) -> dict:
         for crop, (text, script, field, font, style, image, data) in enumerate(crops, start=1):
             t0 = time.perf_counter()
             rel = image_relpath(number, crop, config.crops_per_item, config.max_per_folder)
-            write_image(out, rel, data, made_folders)
+            images.put(rel, data)
             timing["write"] += time.perf_counter() - t0
             manifest.append(json.dumps({"image": rel, "item": number, "crop": crop, "label": text, "field": field,
                                         "script": script, "font": font.identity(),
@@ -75,7 +76,7 @@ def _synth_shard(config: SynthConfig, shard: Shard) -> dict:
         labels.extend(f"{split}\t{rel}\t{text}" for rel, text in written)
         t = time.perf_counter()
     return finish_shard(out, shard.index, shard.start_line, config.fingerprint(), labels, rejects, manifest, counts,
-                        timing, started)
+                        timing, started, images)
 
 
 def _items(config: SynthConfig, shard: Shard):
